@@ -1,0 +1,48 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both need only Python 3.10+ and make.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: demo test lint pytest pytest-sqlite pytest-postgres wheel-check tox clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+## make demo: set up and run the example site on http://127.0.0.1:8000 (SQLite, offline)
+demo: $(STAMP)
+	@test -f .env || $(BIN)/python example_project/make_env.py > .env
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo_admin
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+## make test: ruff, then the whole suite on SQLite and on a throwaway PostgreSQL cluster
+test: lint pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+pytest: pytest-sqlite pytest-postgres
+
+pytest-sqlite: $(STAMP)
+	$(BIN)/python -m pytest --database=sqlite
+
+pytest-postgres: $(STAMP)
+	$(BIN)/python -m pytest --database=postgres
+
+## make wheel-check: build the wheel, install it in a fresh venv, check/migrate the example site
+wheel-check: $(STAMP)
+	bash scripts/check_wheel.sh $(BIN)/python
+
+tox: $(STAMP)
+	$(BIN)/python -m pip install --quiet tox
+	$(BIN)/tox
+
+clean:
+	rm -rf $(VENV) .tox build dist *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DjangoThinkificConfig(AppConfig):
+    name = "django_thinkific"
+    label = "django_thinkific"
+    verbose_name = _("Thinkific")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Registers the system checks.
+        from . import checks  # noqa: F401

@@ -1,0 +1,156 @@
+"""System checks for ``settings.THINKIFIC``.
+
+Every malformed value is reported here, with an id users can silence or search
+for, instead of crashing at import time or failing on the first delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+from .conf import DEFAULTS, DISPATCH_CHOICES, get_settings
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    raw = getattr(settings, "THINKIFIC", None)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        return [
+            Error(
+                "THINKIFIC must be a dict.",
+                hint="Set THINKIFIC = {'API_KEY': ..., ...} in your settings.",
+                id="django_thinkific.E000",
+            )
+        ]
+    conf = get_settings()
+    messages: list[CheckMessage] = []
+
+    if conf.api_enabled and not conf.api_key:
+        messages.append(
+            Error(
+                "THINKIFIC['API_KEY'] is not set, but the Webhooks API features "
+                "(subscription admin, sync, send-test, REST API) are enabled.",
+                hint="Set THINKIFIC['API_KEY'] to your Thinkific API key (or an app's access "
+                "token), or set THINKIFIC['API_ENABLED'] = False on a site that only "
+                "receives webhooks.",
+                id="django_thinkific.E001",
+            )
+        )
+
+    secrets = raw.get("WEBHOOK_SECRETS")
+    if secrets is not None and not isinstance(secrets, (str, list, tuple)):
+        messages.append(
+            Error(
+                "THINKIFIC['WEBHOOK_SECRETS'] must be a list of strings.",
+                id="django_thinkific.E002",
+            )
+        )
+    elif isinstance(secrets, (list, tuple)) and not all(isinstance(s, str) for s in secrets):
+        messages.append(
+            Error(
+                "THINKIFIC['WEBHOOK_SECRETS'] must contain only strings.",
+                id="django_thinkific.E002",
+            )
+        )
+    elif not conf.webhook_secrets:
+        messages.append(
+            Error(
+                "No webhook secret is configured, so every delivery would be refused (401).",
+                hint="Set THINKIFIC['API_KEY'] and/or THINKIFIC['APP_CLIENT_SECRET'], or list "
+                "the signing keys in THINKIFIC['WEBHOOK_SECRETS'].",
+                id="django_thinkific.E002",
+            )
+        )
+
+    for key, check_id in (
+        ("EVENT_RETENTION_DAYS", "E003"),
+        ("MAX_BODY_SIZE", "E006"),
+        ("PROCESSING_TIMEOUT", "E007"),
+        ("PRUNE_BATCH_SIZE", "E008"),
+    ):
+        value = raw.get(key, DEFAULTS[key])
+        if not _positive_int(value):
+            messages.append(
+                Error(
+                    f"THINKIFIC[{key!r}] must be a positive integer, not {value!r}.",
+                    id=f"django_thinkific.{check_id}",
+                )
+            )
+
+    dispatch = raw.get("DISPATCH", DEFAULTS["DISPATCH"])
+    if dispatch not in DISPATCH_CHOICES:
+        messages.append(
+            Error(
+                f"THINKIFIC['DISPATCH'] must be one of {', '.join(map(repr, DISPATCH_CHOICES))}, "
+                f"not {dispatch!r}.",
+                id="django_thinkific.E004",
+            )
+        )
+
+    messages.extend(_check_base_url(raw.get("API_BASE_URL", DEFAULTS["API_BASE_URL"])))
+
+    timeout = raw.get("API_TIMEOUT", DEFAULTS["API_TIMEOUT"])
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        messages.append(
+            Error(
+                f"THINKIFIC['API_TIMEOUT'] must be a positive number of seconds, not {timeout!r}.",
+                id="django_thinkific.E009",
+            )
+        )
+
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    if unknown:
+        messages.append(
+            Warning(
+                f"THINKIFIC has unknown keys: {', '.join(map(repr, unknown))}.",
+                hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
+                id="django_thinkific.W001",
+            )
+        )
+    return messages
+
+
+def _check_base_url(url: Any) -> list[CheckMessage]:
+    if not isinstance(url, str) or not url:
+        return [
+            Error(
+                f"THINKIFIC['API_BASE_URL'] must be a URL, not {url!r}.",
+                id="django_thinkific.E005",
+            )
+        ]
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        parts, host = None, ""
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        return [
+            Error(
+                f"THINKIFIC['API_BASE_URL'] is not a valid http(s) URL: {url!r}.",
+                id="django_thinkific.E005",
+            )
+        ]
+    if parts.scheme != "https" and host not in LOOPBACK_HOSTS:
+        return [
+            Error(
+                f"THINKIFIC['API_BASE_URL'] must use https (the API key travels in every "
+                f"request), not {url!r}.",
+                hint="Plain http is allowed only to a loopback host (127.0.0.1, localhost, "
+                "[::1]), for a local fake of the API.",
+                id="django_thinkific.E005",
+            )
+        ]
+    return []

@@ -1,0 +1,147 @@
+"""The only place that reads ``settings.THINKIFIC``.
+
+Values are resolved on access (and cached until Django's ``setting_changed``
+fires), never frozen into default arguments at import time, so
+``override_settings(THINKIFIC=...)`` in a test takes effect immediately.
+
+This module never raises on a malformed value: it normalises what it can and
+leaves the reporting to :mod:`django_thinkific.checks`, so a typo shows up in
+``manage.py check`` instead of as an import-time crash.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+DEFAULT_API_BASE_URL = "https://api.thinkific.com/api/v2"
+
+#: Every key the app understands, with its default. ``WEBHOOK_SECRETS`` is
+#: ``None`` here because its default is derived from two other keys.
+DEFAULTS: dict[str, Any] = {
+    "API_KEY": None,
+    "API_BASE_URL": DEFAULT_API_BASE_URL,
+    "API_ENABLED": True,
+    "API_TIMEOUT": 10.0,
+    "APP_CLIENT_SECRET": None,
+    "WEBHOOK_SECRETS": None,
+    "EVENT_RETENTION_DAYS": 30,
+    "DISPATCH": "sync",
+    "MAX_BODY_SIZE": 1024 * 1024,
+    "PROCESSING_TIMEOUT": 300,
+    "PRUNE_BATCH_SIZE": 5000,
+}
+
+DISPATCH_CHOICES = ("sync", "celery")
+
+
+def _secret_list(raw: Any) -> tuple[str, ...]:
+    """Accept a list/tuple or a comma-separated string; drop blanks."""
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        items: list[Any] = raw.split(",")
+    elif isinstance(raw, (list, tuple, set, frozenset)):
+        items = list(raw)
+    else:
+        return ()
+    return tuple(s.strip() for s in items if isinstance(s, str) and s.strip())
+
+
+@dataclass(frozen=True)
+class ThinkificSettings:
+    """Resolved settings. ``repr`` hides every secret."""
+
+    raw: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def api_key(self) -> str | None:
+        value = self.raw.get("API_KEY")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def app_client_secret(self) -> str | None:
+        value = self.raw.get("APP_CLIENT_SECRET")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def webhook_secrets(self) -> tuple[str, ...]:
+        """Every key a delivery may be signed with; any match accepts it.
+
+        Default: the API key and the app client secret, where set, because
+        Thinkific signs with whichever created the webhook.
+        """
+        if self.raw.get("WEBHOOK_SECRETS") is not None:
+            return _secret_list(self.raw["WEBHOOK_SECRETS"])
+        return tuple(s for s in (self.api_key, self.app_client_secret) if s)
+
+    @property
+    def api_base_url(self) -> str:
+        value = self.raw.get("API_BASE_URL") or DEFAULT_API_BASE_URL
+        return str(value).rstrip("/")
+
+    @property
+    def dispatch(self) -> str:
+        return str(self.raw.get("DISPATCH", DEFAULTS["DISPATCH"]))
+
+    def _int(self, key: str) -> int:
+        value = self.raw.get(key, DEFAULTS[key])
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            return int(DEFAULTS[key])
+        return value
+
+    @property
+    def event_retention_days(self) -> int:
+        return self._int("EVENT_RETENTION_DAYS")
+
+    @property
+    def max_body_size(self) -> int:
+        return self._int("MAX_BODY_SIZE")
+
+    @property
+    def processing_timeout(self) -> int:
+        """Seconds after which a claimed-but-unfinished event counts as abandoned."""
+        return self._int("PROCESSING_TIMEOUT")
+
+    @property
+    def prune_batch_size(self) -> int:
+        return self._int("PRUNE_BATCH_SIZE")
+
+    @property
+    def api_timeout(self) -> float:
+        value = self.raw.get("API_TIMEOUT", DEFAULTS["API_TIMEOUT"])
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            return float(DEFAULTS["API_TIMEOUT"])
+        return float(value)
+
+    @property
+    def api_enabled(self) -> bool:
+        return bool(self.raw.get("API_ENABLED", True))
+
+
+_lock = threading.Lock()
+_cached: ThinkificSettings | None = None
+
+
+def get_settings() -> ThinkificSettings:
+    """The current ``THINKIFIC`` settings, resolved."""
+    global _cached
+    current = _cached
+    if current is None:
+        with _lock:
+            raw = getattr(django_settings, "THINKIFIC", None)
+            current = _cached = ThinkificSettings(raw if isinstance(raw, Mapping) else {})
+    return current
+
+
+@receiver(setting_changed)
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    global _cached
+    if setting == "THINKIFIC":
+        _cached = None

@@ -1,0 +1,103 @@
+"""The two tables: the site's Thinkific webhooks and the events they delivered."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .topics import TOPIC_CHOICES
+
+
+class Subscription(models.Model):
+    """One Thinkific webhook, mirrored from the Webhooks API.
+
+    Rows are written only by the service layer after Thinkific accepted the
+    change, so ``thinkific_id`` is always known and unique.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        INACTIVE = "inactive", _("inactive")
+
+    thinkific_id = models.CharField(_("Thinkific id"), max_length=64, unique=True)
+    topic = models.CharField(_("topic"), max_length=100, choices=TOPIC_CHOICES)
+    target_url = models.URLField(_("target URL"), max_length=2000)
+    # Not limited to Status: Thinkific may report a state we do not know yet.
+    status = models.CharField(_("status"), max_length=32, default=Status.ACTIVE)
+    remote_created_at = models.DateTimeField(_("created at Thinkific"), null=True, blank=True)
+    remote_updated_at = models.DateTimeField(_("updated at Thinkific"), null=True, blank=True)
+    # Thinkific sends these as strings in examples and numbers in its schema.
+    created_by = models.CharField(_("created by"), max_length=64, blank=True)
+    updated_by = models.CharField(_("updated by"), max_length=64, blank=True)
+    last_synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+    created_at = models.DateTimeField(_("added here"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed here"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("Thinkific webhook")
+        verbose_name_plural = _("Thinkific webhooks")
+        ordering = ("topic", "target_url")
+        indexes = [
+            models.Index(fields=["topic"], name="thinkific_sub_topic_idx"),
+            models.Index(fields=["status"], name="thinkific_sub_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} → {self.target_url}"
+
+
+class ReceivedEvent(models.Model):
+    """One event Thinkific delivered, stored once however often it arrives.
+
+    ``event_id`` is unique: a retried delivery hits the constraint and is
+    recognised, never stored twice. ``attempts`` doubles as a version number
+    for claiming the event for processing (see ``services.processing``).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        PROCESSED = "processed", _("processed")
+        FAILED = "failed", _("failed")
+
+    id = models.BigAutoField(primary_key=True)
+    event_id = models.CharField(_("event id"), max_length=64, unique=True)
+    topic = models.CharField(_("topic"), max_length=100, choices=TOPIC_CHOICES)
+    resource = models.CharField(_("resource"), max_length=50)
+    action = models.CharField(_("action"), max_length=50)
+    tenant_id = models.CharField(_("tenant id"), max_length=64, blank=True)
+    site = models.CharField(
+        _("site"), max_length=255, blank=True, help_text=_("The X-Thinkific-Subdomain header.")
+    )
+    header_topic = models.CharField(
+        _("topic header"),
+        max_length=100,
+        blank=True,
+        help_text=_("The X-Thinkific-Topic header, recorded only; the topic comes from the body."),
+    )
+    payload = models.JSONField(_("payload"), default=dict)
+    thinkific_created_at = models.DateTimeField(_("created at Thinkific"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("processing attempts"), default=0)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("received event")
+        verbose_name_plural = _("received events")
+        ordering = ("-received_at",)
+        get_latest_by = "received_at"
+        indexes = [
+            # Pruning deletes by age; the admin list sorts by it.
+            models.Index(fields=["received_at"], name="thinkific_evt_received_idx"),
+            # The admin filters by status or topic, newest first.
+            models.Index(fields=["status", "received_at"], name="thinkific_evt_status_idx"),
+            models.Index(fields=["topic", "received_at"], name="thinkific_evt_topic_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.event_id}"

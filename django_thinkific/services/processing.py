@@ -1,0 +1,172 @@
+"""Running the signals for stored events, exactly once per successful attempt.
+
+An event is *claimed* before its receivers run, with a compare-and-set on
+``attempts`` (the row's version): ``UPDATE ... SET attempts = attempts + 1
+WHERE pk = ? AND attempts = <seen> AND <claimable>``. Two processes that race
+for the same event (a retried delivery, a second Celery task, an operator's
+"process again") cannot both win, on SQLite or PostgreSQL, without any lock
+held while receivers run.
+
+Claimable means: failed; pending and never attempted; or pending but claimed
+longer ago than ``PROCESSING_TIMEOUT`` (its process died). With ``force``
+(an explicit "process again") an already processed event is claimable too.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import router, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from ..conf import get_settings
+from ..models import ReceivedEvent
+from ..signals import signal_for, webhook_received
+
+logger = logging.getLogger("django_thinkific.processing")
+
+Status = ReceivedEvent.Status
+
+
+class _ReceiversFailed(Exception):
+    """Raised inside the receivers' transaction to roll back their writes."""
+
+    def __init__(self, report: str) -> None:
+        super().__init__(report)
+        self.report = report
+
+
+def _claimable(*, force: bool) -> Q:
+    cutoff = timezone.now() - timedelta(seconds=get_settings().processing_timeout)
+    condition = (
+        Q(status=Status.FAILED)
+        | Q(status=Status.PENDING, attempts=0)
+        | Q(status=Status.PENDING, last_attempt_at__lt=cutoff)
+        | Q(status=Status.PENDING, last_attempt_at__isnull=True)
+    )
+    if force:
+        condition |= Q(status=Status.PROCESSED)
+    return condition
+
+
+def needs_processing(event: ReceivedEvent) -> bool:
+    """Whether a redelivery of ``event`` should run its receivers (as last seen)."""
+    if event.status == Status.FAILED:
+        return True
+    if event.status != Status.PENDING:
+        return False
+    if event.attempts == 0 or event.last_attempt_at is None:
+        return True
+    cutoff = timezone.now() - timedelta(seconds=get_settings().processing_timeout)
+    return event.last_attempt_at < cutoff
+
+
+def claim(event: ReceivedEvent, *, force: bool = False) -> bool:
+    """Take ``event`` for processing; ``False`` when another process has it or it is done."""
+    now = timezone.now()
+    db = router.db_for_write(ReceivedEvent)
+    won = (
+        ReceivedEvent.objects.using(db)
+        .filter(_claimable(force=force), pk=event.pk, attempts=event.attempts)
+        .update(attempts=F("attempts") + 1, status=Status.PENDING, last_attempt_at=now)
+    )
+    if won:
+        event.attempts += 1
+        event.status = Status.PENDING
+        event.last_attempt_at = now
+    return bool(won)
+
+
+def _format_failures(failures: list[tuple[Any, BaseException]]) -> str:
+    parts = []
+    for receiver, exc in failures:
+        name = (
+            f"{getattr(receiver, '__module__', '?')}.{getattr(receiver, '__qualname__', receiver)}"
+        )
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        parts.append(f"Receiver {name} raised:\n{tb}")
+    return "\n".join(parts)
+
+
+def _send(event: ReceivedEvent) -> list[tuple[Any, BaseException]]:
+    """Send ``webhook_received`` then the topic's signal; every receiver runs."""
+    kwargs = {"event": event, "topic": event.topic, "payload": event.payload}
+    responses = list(webhook_received.send_robust(sender=ReceivedEvent, **kwargs))
+    topic_signal = signal_for(event.topic)
+    if topic_signal is not None:
+        responses += topic_signal.send_robust(sender=ReceivedEvent, **kwargs)
+    return [(r, result) for r, result in responses if isinstance(result, BaseException)]
+
+
+def run_claimed(event: ReceivedEvent) -> bool:
+    """Run the receivers of an event this process has claimed; record the outcome.
+
+    The receivers and the ``processed`` mark commit together, so a failure
+    leaves no half-applied writes behind and processing again doubles nothing.
+    Returns ``True`` when every receiver succeeded. A database outage while
+    recording the outcome propagates (the caller answers 503 / retries).
+    """
+    db = router.db_for_write(ReceivedEvent)
+    mine = ReceivedEvent.objects.using(db).filter(pk=event.pk, attempts=event.attempts)
+    try:
+        with transaction.atomic(using=db):
+            failures = _send(event)
+            if failures:
+                raise _ReceiversFailed(_format_failures(failures))
+            now = timezone.now()
+            mine.update(status=Status.PROCESSED, processed_at=now, last_error="")
+    except _ReceiversFailed as exc:
+        report = exc.report
+    except Exception as exc:  # a receiver broke the transaction itself
+        report = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    else:
+        event.status, event.processed_at, event.last_error = Status.PROCESSED, now, ""
+        return True
+
+    logger.error(
+        "Thinkific event %s (%s) failed on attempt %d",
+        event.event_id,
+        event.topic,
+        event.attempts,
+    )
+    mine.update(status=Status.FAILED, last_error=report)
+    event.status, event.last_error = Status.FAILED, report
+    return False
+
+
+def process(event: ReceivedEvent, *, force: bool = False) -> bool | None:
+    """Claim and run ``event``: ``True`` processed, ``False`` failed, ``None`` not claimed."""
+    if not claim(event, force=force):
+        return None
+    return run_claimed(event)
+
+
+@dataclass(frozen=True)
+class ProcessAgainReport:
+    processed: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+def process_again(events: Iterable[ReceivedEvent]) -> ProcessAgainReport:
+    """Run the signals again for chosen events (admin action, REST endpoint).
+
+    Processed events are run again on purpose; an event another process is
+    working on right now is skipped, never run twice at once.
+    """
+    processed = failed = skipped = 0
+    for event in events:
+        outcome = process(event, force=True)
+        if outcome is None:
+            skipped += 1
+        elif outcome:
+            processed += 1
+        else:
+            failed += 1
+    return ProcessAgainReport(processed=processed, failed=failed, skipped=skipped)

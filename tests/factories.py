@@ -1,0 +1,40 @@
+"""factory-boy factories for both models."""
+
+import factory
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from django_thinkific.models import ReceivedEvent, Subscription
+from django_thinkific.topics import TOPICS
+
+TOPIC_NAMES = list(TOPICS)
+
+
+class SubscriptionFactory(DjangoModelFactory):
+    class Meta:
+        model = Subscription
+
+    thinkific_id = factory.Sequence(lambda n: f"2020022721323362583{n:04d}")
+    topic = factory.Iterator(TOPIC_NAMES)
+    target_url = factory.Sequence(lambda n: f"https://shop{n}.example.com/thinkific/webhooks/")
+    status = Subscription.Status.ACTIVE
+    remote_created_at = factory.LazyFunction(timezone.now)
+    remote_updated_at = factory.LazyAttribute(lambda o: o.remote_created_at)
+    created_by = "156118"
+    updated_by = "156118"
+    last_synced_at = factory.LazyFunction(timezone.now)
+
+
+class ReceivedEventFactory(DjangoModelFactory):
+    class Meta:
+        model = ReceivedEvent
+
+    event_id = factory.Sequence(lambda n: f"20180126172320{n:09d}")
+    topic = "order.created"
+    resource = factory.LazyAttribute(lambda o: o.topic.rpartition(".")[0])
+    action = factory.LazyAttribute(lambda o: o.topic.rpartition(".")[2])
+    tenant_id = "3"
+    site = "acme-academy"
+    payload = factory.LazyAttribute(lambda o: {"id": 19796, "topic": o.topic})
+    status = ReceivedEvent.Status.PENDING
+    received_at = factory.LazyFunction(timezone.now)

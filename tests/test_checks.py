@@ -1,0 +1,126 @@
+"""Each system check, through ``manage.py check`` as a user would see it."""
+
+import re
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+VALID = {"API_KEY": "k", "API_BASE_URL": "https://api.thinkific.com/api/v2"}
+
+
+def run_check():
+    """The ids ``manage.py check`` reports for the current settings, and its text."""
+    try:
+        call_command("check", "--fail-level", "WARNING")
+    except SystemCheckError as exc:
+        return set(re.findall(r"django_thinkific\.[EW]\d{3}", str(exc))), str(exc)
+    return set(), ""
+
+
+def ids(settings, thinkific):
+    settings.THINKIFIC = thinkific
+    return run_check()[0]
+
+
+def test_valid_settings_pass(settings):
+    assert ids(settings, VALID) == set()
+
+
+def test_missing_api_key_is_e001(settings):
+    found = ids(settings, {"APP_CLIENT_SECRET": "s"})
+    assert found == {"django_thinkific.E001"}
+
+
+def test_receive_only_site_may_omit_api_key(settings):
+    assert ids(settings, {"API_ENABLED": False, "WEBHOOK_SECRETS": ["s"]}) == set()
+
+
+@pytest.mark.parametrize(
+    "conf",
+    [
+        {"API_ENABLED": False},
+        {"API_ENABLED": False, "WEBHOOK_SECRETS": []},
+        {"API_ENABLED": False, "WEBHOOK_SECRETS": ["", "  "]},
+        {"API_KEY": "k", "WEBHOOK_SECRETS": []},  # explicit empty list overrides the default
+        {"API_KEY": "k", "WEBHOOK_SECRETS": [1, 2]},
+        {"API_KEY": "k", "WEBHOOK_SECRETS": 42},
+    ],
+)
+def test_empty_or_malformed_secret_list_is_e002(settings, conf):
+    assert "django_thinkific.E002" in ids(settings, conf)
+
+
+@pytest.mark.parametrize("days", [0, -1, "30", 1.5, True, None])
+def test_retention_not_positive_int_is_e003(settings, days):
+    assert ids(settings, {**VALID, "EVENT_RETENTION_DAYS": days}) == {"django_thinkific.E003"}
+
+
+def test_unknown_dispatch_is_e004(settings):
+    found = ids(settings, {**VALID, "DISPATCH": "rq"})
+    assert found == {"django_thinkific.E004"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.thinkific.com/api/v2",
+        "http://10.0.0.5:8000/api/v2",
+        "ftp://api.thinkific.com",
+        "not a url",
+        "",
+        "https://",
+    ],
+)
+def test_bad_api_base_url_is_e005(settings, url):
+    assert ids(settings, {**VALID, "API_BASE_URL": url}) == {"django_thinkific.E005"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8001/api/v2",
+        "http://localhost:8001/api/v2",
+        "http://[::1]:8001/api/v2",
+        "https://api.thinkific.com/api/v2",
+    ],
+)
+def test_loopback_may_use_plain_http(settings, url):
+    assert ids(settings, {**VALID, "API_BASE_URL": url}) == set()
+
+
+@pytest.mark.parametrize(
+    ("key", "check_id"),
+    [("MAX_BODY_SIZE", "E006"), ("PROCESSING_TIMEOUT", "E007"), ("PRUNE_BATCH_SIZE", "E008")],
+)
+def test_other_sizes_must_be_positive(settings, key, check_id):
+    assert ids(settings, {**VALID, key: 0}) == {f"django_thinkific.{check_id}"}
+
+
+def test_api_timeout_must_be_positive_number(settings):
+    assert ids(settings, {**VALID, "API_TIMEOUT": "10"}) == {"django_thinkific.E009"}
+
+
+def test_thinkific_not_a_dict_is_e000(settings):
+    assert ids(settings, ["API_KEY", "k"]) == {"django_thinkific.E000"}
+
+
+def test_unknown_key_warns_w001_with_known_keys(settings):
+    settings.THINKIFIC = {**VALID, "WEBHOOK_SECRET": "typo"}
+    found, text = run_check()
+    assert found == {"django_thinkific.W001"}
+    assert "'WEBHOOK_SECRET'" in text
+    assert "WEBHOOK_SECRETS" in text
+
+
+def test_messages_never_show_secrets(settings):
+    settings.THINKIFIC = {
+        "API_KEY": "sk-very-secret",
+        "APP_CLIENT_SECRET": "cs-very-secret",
+        "API_BASE_URL": "http://evil.example.com",
+        "DISPATCH": "nope",
+        "EVENT_RETENTION_DAYS": 0,
+    }
+    _, text = run_check()
+    assert "E005" in text
+    assert "very-secret" not in text
