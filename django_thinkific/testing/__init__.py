@@ -14,6 +14,9 @@ from __future__ import annotations
 import copy
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -22,10 +25,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ..conf import get_settings
+from ..signals import signal_for, webhook_received
 from ..signing import compute_signature
 from ..topics import TOPICS, split_topic
 
-__all__ = ["new_event_id", "post_event", "sample_event", "sign"]
+__all__ = ["Captured", "capture_events", "new_event_id", "post_event", "sample_event", "sign"]
 
 SAMPLE_SITE = "acme-academy"
 
@@ -122,3 +126,44 @@ def post_event(
         content_type="application/json",
         **headers,
     )
+
+
+@dataclass(frozen=True)
+class Captured:
+    """One signal call recorded by :func:`capture_events`."""
+
+    topic: str
+    event: Any
+    payload: dict[str, Any]
+
+
+@contextmanager
+def capture_events(*topics: str) -> Iterator[list[Captured]]:
+    """Record the signal calls made while the block runs.
+
+    With topic names, records those topics' signals; with none, records
+    ``webhook_received`` (every event)::
+
+        with capture_events("order.created") as calls:
+            post_event(client, "order.created")
+        assert calls[0].payload["amount_cents"] == 5000
+    """
+    calls: list[Captured] = []
+
+    def record(sender: Any, event: Any, topic: str, payload: dict[str, Any], **kw: Any) -> None:
+        calls.append(Captured(topic=topic, event=event, payload=payload))
+
+    chosen = []
+    for topic in topics:
+        signal = signal_for(topic)
+        if signal is None:
+            raise ValueError(f"Unknown Thinkific topic {topic!r}; capture_events() records all")
+        chosen.append(signal)
+    chosen = chosen or [webhook_received]
+    for signal in chosen:
+        signal.connect(record, weak=False)
+    try:
+        yield calls
+    finally:
+        for signal in chosen:
+            signal.disconnect(record)

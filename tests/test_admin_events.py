@@ -1,0 +1,121 @@
+"""Received events in the admin: read-only, filterable, and "Process again"."""
+
+from html import escape
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from django_thinkific.models import ReceivedEvent
+from django_thinkific.signals import webhook_received
+from django_thinkific.testing import capture_events, post_event
+from tests.factories import ReceivedEventFactory, SubscriptionFactory
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = "/admin/django_thinkific/receivedevent/"
+
+
+def test_add_page_is_403(admin_client):
+    assert admin_client.get(CHANGELIST + "add/").status_code == 403
+
+
+def test_change_page_is_read_only_and_shows_payload_and_error(admin_client):
+    event = ReceivedEventFactory(
+        status="failed",
+        payload={"user": {"first_name": "José", "note": "<script>alert(1)</script>"}},
+        last_error="Traceback (most recent call last):\nRuntimeError: boom",
+    )
+    response = admin_client.get(f"{CHANGELIST}{event.pk}/change/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert escape('"first_name": "José"') in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # escaped, never raw
+    assert "<script>alert(1)" not in html
+    assert "RuntimeError: boom" in html
+    assert 'name="_save"' not in html
+    response = admin_client.post(f"{CHANGELIST}{event.pk}/change/", {"status": "processed"})
+    assert response.status_code == 403
+    event.refresh_from_db()
+    assert event.status == "failed"
+
+
+def test_changelist_filters_and_search(admin_client):
+    ReceivedEventFactory(event_id="111", topic="order.created", status="processed")
+    ReceivedEventFactory(event_id="222", topic="enrollment.completed", status="failed")
+    html = admin_client.get(CHANGELIST, {"topic": "enrollment.completed"}).content.decode()
+    assert "222" in html
+    assert "111" not in html
+    html = admin_client.get(CHANGELIST, {"status": "processed"}).content.decode()
+    assert "111" in html
+    assert "222" not in html
+    html = admin_client.get(CHANGELIST, {"q": "222"}).content.decode()
+    assert "222" in html
+    assert "111" not in html
+    html = admin_client.get(
+        CHANGELIST, {"received_at__gte": "2000-01-01 00:00:00+00:00"}
+    ).content.decode()
+    assert "111" in html
+
+
+def test_process_again_reruns_failed_and_processed_events(admin_client, client):
+    post_event(client, "order.created")
+    failed = ReceivedEventFactory(status="failed", attempts=1, topic="order.created")
+    with capture_events("order.created") as calls:
+        response = admin_client.post(
+            CHANGELIST,
+            {
+                "action": "process_again_action",
+                "_selected_action": [e.pk for e in ReceivedEvent.objects.all()],
+            },
+            follow=True,
+        )
+    assert response.status_code == 200
+    assert "2 events processed." in response.content.decode()
+    assert len(calls) == 2
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == ("processed", 2)
+
+
+def test_process_again_reports_failures_and_in_flight_events(admin_client):
+    from django.utils import timezone
+
+    in_flight = ReceivedEventFactory(status="pending", attempts=1, last_attempt_at=timezone.now())
+    broken = ReceivedEventFactory(status="failed", attempts=1)
+
+    def explode(sender, **kwargs):
+        raise ValueError("still broken")
+
+    webhook_received.connect(explode, weak=False)
+    try:
+        response = admin_client.post(
+            CHANGELIST,
+            {"action": "process_again_action", "_selected_action": [in_flight.pk, broken.pk]},
+            follow=True,
+        )
+    finally:
+        webhook_received.disconnect(explode)
+    html = response.content.decode()
+    assert "1 event failed again; see its error." in html
+    assert "1 event is being processed right now and was skipped." in html
+    broken.refresh_from_db()
+    assert "ValueError: still broken" in broken.last_error
+    in_flight.refresh_from_db()
+    assert in_flight.attempts == 1
+
+
+def test_process_again_needs_change_permission(client, django_user_model):
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_receivedevent"))
+    client.force_login(viewer)
+    event = ReceivedEventFactory(status="failed", attempts=1)
+    page = client.get(CHANGELIST).content.decode()
+    assert "process_again_action" not in page
+    client.post(CHANGELIST, {"action": "process_again_action", "_selected_action": [event.pk]})
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("failed", 1)
+
+
+def test_subscriptions_listed_read_only(admin_client):
+    SubscriptionFactory(topic="order.created", target_url="https://shop.example.com/hook")
+    response = admin_client.get("/admin/django_thinkific/subscription/")
+    assert response.status_code == 200
+    assert "https://shop.example.com/hook" in response.content.decode()

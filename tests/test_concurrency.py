@@ -1,0 +1,101 @@
+"""Real concurrency on PostgreSQL: racing deliveries store one row and run the signals once."""
+
+import json
+import threading
+
+import pytest
+from django.db import connections
+from django.test import Client
+
+from django_thinkific.models import ReceivedEvent
+from django_thinkific.signals import webhook_received
+from django_thinkific.testing import sample_event, sign
+from tests.settings import API_KEY
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def deliver_concurrently(body: bytes, n: int) -> list[int]:
+    """POST ``body`` from ``n`` threads released at the same instant; return the statuses."""
+    barrier = threading.Barrier(n)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def one():
+        try:
+            client = Client()
+            barrier.wait(timeout=30)
+            response = client.post(
+                "/thinkific/webhooks/",
+                data=body,
+                content_type="application/json",
+                HTTP_X_THINKIFIC_HMAC_SHA256=sign(body, API_KEY),
+            )
+            with lock:
+                statuses.append(response.status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return statuses
+
+
+@pytest.fixture
+def counted_signal():
+    calls = []
+    lock = threading.Lock()
+
+    def count(sender, event, **kwargs):
+        with lock:
+            calls.append(event.event_id)
+
+    webhook_received.connect(count, weak=False)
+    yield calls
+    webhook_received.disconnect(count)
+
+
+def test_twenty_threads_same_new_event_one_row_one_signal(counted_signal):
+    event = sample_event("order.created")
+    statuses = deliver_concurrently(json.dumps(event).encode(), 20)
+    assert statuses == [200] * 20
+    assert ReceivedEvent.objects.filter(event_id=event["id"]).count() == 1
+    assert counted_signal == [event["id"]]
+    stored = ReceivedEvent.objects.get()
+    assert (stored.status, stored.attempts) == ("processed", 1)
+
+
+def test_twenty_threads_same_event_celery_dispatch_one_signal(counted_signal, thinkific):
+    """Every duplicate may enqueue the task; the claim lets exactly one run."""
+    thinkific(DISPATCH="celery")
+    event = sample_event("enrollment.completed")
+    statuses = deliver_concurrently(json.dumps(event).encode(), 20)
+    assert statuses == [200] * 20
+    assert ReceivedEvent.objects.count() == 1
+    assert counted_signal == [event["id"]]
+
+
+def test_racing_retries_of_a_failed_event_run_it_once(counted_signal):
+    event = sample_event("order.created")
+    failing = True
+
+    def fail_first(sender, **kwargs):
+        if failing:
+            raise RuntimeError("down")
+
+    webhook_received.connect(fail_first, weak=False)
+    try:
+        statuses = deliver_concurrently(json.dumps(event).encode(), 1)
+        assert ReceivedEvent.objects.get().status == "failed"
+        failing = False
+        counted_signal.clear()
+        statuses = deliver_concurrently(json.dumps(event).encode(), 20)
+    finally:
+        webhook_received.disconnect(fail_first)
+    assert statuses == [200] * 20
+    assert counted_signal == [event["id"]]
+    stored = ReceivedEvent.objects.get()
+    assert (stored.status, stored.attempts) == ("processed", 2)

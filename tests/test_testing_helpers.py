@@ -1,0 +1,78 @@
+"""django_thinkific.testing, as a site's own tests use it."""
+
+import hashlib
+import hmac
+import json
+
+import pytest
+
+from django_thinkific.testing import capture_events, new_event_id, post_event, sample_event, sign
+from django_thinkific.topics import TOPICS
+
+pytestmark = pytest.mark.django_db
+
+
+def test_sign_is_thinkifics_hex_hmac_sha256():
+    body = b'{"id": "1"}'
+    assert sign(body, "key") == hmac.new(b"key", body, hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize("topic", list(TOPICS))
+def test_every_topic_has_a_sample_that_posts_and_fires_its_signal(client, topic):
+    event = sample_event(topic)
+    assert f"{event['resource']}.{event['action']}" == topic
+    assert isinstance(event["payload"], dict)
+    assert event["payload"]
+    with capture_events(topic) as calls:
+        assert post_event(client, event).status_code == 200
+    assert calls[0].payload == event["payload"]
+
+
+def test_samples_get_fresh_ids_and_are_independent_copies():
+    a, b = sample_event("order.created"), sample_event("order.created")
+    assert a["id"] != b["id"]
+    assert len(a["id"]) == 23
+    assert a["id"].isdigit()
+    a["payload"]["amount_cents"] = 1
+    assert sample_event("order.created")["payload"]["amount_cents"] == 5000
+    assert len(new_event_id()) == 23
+
+
+def test_overrides_replace_envelope_keys_and_merge_payload():
+    event = sample_event("order.created", id="42", tenant_id="9", payload={"amount_cents": 100})
+    assert (event["id"], event["tenant_id"]) == ("42", "9")
+    assert event["payload"]["amount_cents"] == 100
+    assert event["payload"]["order_number"] == 1010  # the rest of the sample stays
+
+
+def test_unknown_topic_needs_a_payload():
+    with pytest.raises(ValueError, match="payload="):
+        sample_event("certificate.issued")
+    event = sample_event("certificate.issued", payload={"certificate_id": 1})
+    assert (event["resource"], event["action"]) == ("certificate", "issued")
+
+
+def test_bundled_samples_from_thinkifics_docs_are_verbatim():
+    event = sample_event("enrollment.progress")
+    assert event["payload"]["percentage_completed"] == "24.0"
+    assert sample_event("enrollment.created")["payload"]["completed_at"] is None
+
+
+def test_post_event_accepts_raw_bytes_custom_secret_and_path(client, thinkific):
+    thinkific(WEBHOOK_SECRETS=["only-this"])
+    body = json.dumps(sample_event("user.signup")).encode()
+    assert (
+        post_event(client, body, secret="only-this", path="/thinkific/webhooks/").status_code == 200
+    )
+    assert post_event(client, body).status_code == 200  # default secret: the first configured
+
+
+def test_post_event_without_any_secret_says_so(client, thinkific):
+    thinkific(API_KEY=None, APP_CLIENT_SECRET=None)
+    with pytest.raises(ValueError, match="needs secret="):
+        post_event(client, "order.created")
+
+
+def test_capture_events_rejects_unknown_topic():
+    with pytest.raises(ValueError, match="Unknown Thinkific topic"), capture_events("nope.never"):
+        pass
