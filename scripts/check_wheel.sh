@@ -23,7 +23,7 @@ rm -f .env
 export SECRET_KEY=wheel-check DEBUG=false THINKIFIC_API_KEY=wheel-check-key \
        DATABASE_URL="sqlite:///$work/site/db.sqlite3" DJANGO_SETTINGS_MODULE=example_project.settings
 
-"$work/venv/bin/python" - <<'PY'
+PYTHONPATH= "$work/venv/bin/python" - <<'PY'
 import pathlib, django_thinkific
 pkg = pathlib.Path(django_thinkific.__file__).parent
 assert "site-packages" in str(pkg), f"imported from the source tree: {pkg}"
@@ -34,7 +34,7 @@ assert not missing, f"missing from the wheel: {missing}"
 payloads = len(list((pkg / "testing/payloads").glob("*.json")))
 print(f"wheel contents ok ({payloads} sample payloads) in {pkg}")
 PY
-"$work/venv/bin/django-admin" check --fail-level WARNING
-"$work/venv/bin/django-admin" migrate --noinput -v 0
-"$work/venv/bin/django-admin" makemigrations --check --dry-run
+"$work/venv/bin/django-admin" check --fail-level WARNING --pythonpath .
+"$work/venv/bin/django-admin" migrate --noinput -v 0 --pythonpath .
+"$work/venv/bin/django-admin" makemigrations --check --dry-run --pythonpath .
 echo "wheel-check: ok"
