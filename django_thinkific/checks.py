@@ -79,7 +79,6 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         ("EVENT_RETENTION_DAYS", "E003"),
         ("MAX_BODY_SIZE", "E006"),
         ("PROCESSING_TIMEOUT", "E007"),
-        ("PRUNE_BATCH_SIZE", "E008"),
     ):
         value = raw.get(key, DEFAULTS[key])
         if not _positive_int(value):
@@ -101,15 +100,6 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         )
 
     messages.extend(_check_base_url(raw.get("API_BASE_URL", DEFAULTS["API_BASE_URL"])))
-
-    timeout = raw.get("API_TIMEOUT", DEFAULTS["API_TIMEOUT"])
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        messages.append(
-            Error(
-                f"THINKIFIC['API_TIMEOUT'] must be a positive number of seconds, not {timeout!r}.",
-                id="django_thinkific.E009",
-            )
-        )
 
     unknown = sorted(set(raw) - set(DEFAULTS))
     if unknown:

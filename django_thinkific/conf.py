@@ -28,14 +28,12 @@ DEFAULTS: dict[str, Any] = {
     "API_KEY": None,
     "API_BASE_URL": DEFAULT_API_BASE_URL,
     "API_ENABLED": True,
-    "API_TIMEOUT": 10.0,
     "APP_CLIENT_SECRET": None,
     "WEBHOOK_SECRETS": None,
     "EVENT_RETENTION_DAYS": 30,
     "DISPATCH": "sync",
     "MAX_BODY_SIZE": 1024 * 1024,
     "PROCESSING_TIMEOUT": 300,
-    "PRUNE_BATCH_SIZE": 5000,
 }
 
 DISPATCH_CHOICES = ("sync", "celery")
@@ -108,17 +106,6 @@ class ThinkificSettings:
     def processing_timeout(self) -> int:
         """Seconds after which a claimed-but-unfinished event counts as abandoned."""
         return self._int("PROCESSING_TIMEOUT")
-
-    @property
-    def prune_batch_size(self) -> int:
-        return self._int("PRUNE_BATCH_SIZE")
-
-    @property
-    def api_timeout(self) -> float:
-        value = self.raw.get("API_TIMEOUT", DEFAULTS["API_TIMEOUT"])
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            return float(DEFAULTS["API_TIMEOUT"])
-        return float(value)
 
     @property
     def api_enabled(self) -> bool:

@@ -91,14 +91,10 @@ def test_loopback_may_use_plain_http(settings, url):
 
 @pytest.mark.parametrize(
     ("key", "check_id"),
-    [("MAX_BODY_SIZE", "E006"), ("PROCESSING_TIMEOUT", "E007"), ("PRUNE_BATCH_SIZE", "E008")],
+    [("MAX_BODY_SIZE", "E006"), ("PROCESSING_TIMEOUT", "E007")],
 )
 def test_other_sizes_must_be_positive(settings, key, check_id):
     assert ids(settings, {**VALID, key: 0}) == {f"django_thinkific.{check_id}"}
-
-
-def test_api_timeout_must_be_positive_number(settings):
-    assert ids(settings, {**VALID, "API_TIMEOUT": "10"}) == {"django_thinkific.E009"}
 
 
 def test_thinkific_not_a_dict_is_e000(settings):
