@@ -101,6 +101,25 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 
     messages.extend(_check_base_url(raw.get("API_BASE_URL", DEFAULTS["API_BASE_URL"])))
 
+    timeout = raw.get("API_TIMEOUT", DEFAULTS["API_TIMEOUT"])
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        messages.append(
+            Error(
+                f"THINKIFIC['API_TIMEOUT'] must be a positive number of seconds, not {timeout!r}.",
+                id="django_thinkific.E008",
+            )
+        )
+
+    if raw.get("ALLOW_INSECURE_TARGETS") and not settings.DEBUG:
+        messages.append(
+            Warning(
+                "THINKIFIC['ALLOW_INSECURE_TARGETS'] is on while DEBUG is off: test events may "
+                "be sent over plain http.",
+                hint="It is meant for local development; remove it in production.",
+                id="django_thinkific.W002",
+            )
+        )
+
     unknown = sorted(set(raw) - set(DEFAULTS))
     if unknown:
         messages.append(

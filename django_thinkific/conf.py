@@ -28,6 +28,8 @@ DEFAULTS: dict[str, Any] = {
     "API_KEY": None,
     "API_BASE_URL": DEFAULT_API_BASE_URL,
     "API_ENABLED": True,
+    "API_TIMEOUT": 10,
+    "ALLOW_INSECURE_TARGETS": False,
     "APP_CLIENT_SECRET": None,
     "WEBHOOK_SECRETS": None,
     "EVENT_RETENTION_DAYS": 30,
@@ -106,6 +108,18 @@ class ThinkificSettings:
     def processing_timeout(self) -> int:
         """Seconds after which a claimed-but-unfinished event counts as abandoned."""
         return self._int("PROCESSING_TIMEOUT")
+
+    @property
+    def api_timeout(self) -> float:
+        value = self.raw.get("API_TIMEOUT", DEFAULTS["API_TIMEOUT"])
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            return float(DEFAULTS["API_TIMEOUT"])
+        return float(value)
+
+    @property
+    def allow_insecure_targets(self) -> bool:
+        """Local development only: accept http:// and loopback target URLs."""
+        return bool(self.raw.get("ALLOW_INSECURE_TARGETS", False))
 
     @property
     def api_enabled(self) -> bool:

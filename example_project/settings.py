@@ -79,7 +79,15 @@ THINKIFIC = {
     "EVENT_RETENTION_DAYS": env.int("THINKIFIC_EVENT_RETENTION_DAYS", default=30),
     "DISPATCH": env.str("THINKIFIC_DISPATCH", default="sync"),
 }
-if env.str("THINKIFIC_API_BASE_URL", default=""):
+# Without THINKIFIC_API_BASE_URL, a DEBUG site talks to the fake Webhooks API
+# that example_project/urls.py mounts on the site itself: no Thinkific account needed.
+DEMO_PORT = env.int("DEMO_PORT", default=8000)
+FAKE_THINKIFIC_API = DEBUG and not env.str("THINKIFIC_API_BASE_URL", default="")
+if FAKE_THINKIFIC_API:
+    THINKIFIC["API_BASE_URL"] = f"http://127.0.0.1:{DEMO_PORT}/fake-thinkific/api/v2"
+    # The demo's webhooks point at the demo itself: allow http and loopback targets.
+    THINKIFIC["ALLOW_INSECURE_TARGETS"] = True
+elif env.str("THINKIFIC_API_BASE_URL", default=""):
     THINKIFIC["API_BASE_URL"] = env.str("THINKIFIC_API_BASE_URL")
 if env.str("THINKIFIC_WEBHOOK_SECRETS", default=""):
     THINKIFIC["WEBHOOK_SECRETS"] = env.list("THINKIFIC_WEBHOOK_SECRETS")

@@ -12,3 +12,29 @@ def thinkific(settings):
         return settings.THINKIFIC
 
     return update
+
+
+@pytest.fixture(autouse=True)
+def retry_pauses(monkeypatch):
+    """API retries record their pauses instead of sleeping."""
+    pauses = []
+    monkeypatch.setattr("django_thinkific.client.pause", pauses.append)
+    return pauses
+
+
+@pytest.fixture
+def fake_api(settings):
+    """The fake Webhooks API, answering for the test settings' API_BASE_URL via ``responses``."""
+    import responses
+
+    from django_thinkific.services.subscriptions import _client_for
+    from django_thinkific.testing.fake_api import FakeThinkificAPI
+
+    _client_for.cache_clear()
+    fake = FakeThinkificAPI(
+        base_url=settings.THINKIFIC["API_BASE_URL"], api_key=settings.THINKIFIC["API_KEY"]
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake.mount(mock)
+        yield fake
+    _client_for.cache_clear()

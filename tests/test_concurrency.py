@@ -99,3 +99,37 @@ def test_racing_retries_of_a_failed_event_run_it_once(counted_signal):
     assert counted_signal == [event["id"]]
     stored = ReceivedEvent.objects.get()
     assert (stored.status, stored.attempts) == ("processed", 2)
+
+
+def test_two_syncs_at_once_end_with_the_right_rows(thinkific):
+    from django_thinkific.models import Subscription
+    from django_thinkific.services import subscriptions
+    from django_thinkific.testing.fake_api import FakeThinkificAPI
+
+    fake = FakeThinkificAPI(api_key="test-api-key")
+    for i in range(300):
+        fake.add_webhook("order.created", f"https://shop{i}.acme.io/h")
+    errors = []
+    with fake.serve() as url:
+        thinkific(API_BASE_URL=url)
+        subscriptions._client_for.cache_clear()
+        barrier = threading.Barrier(2)
+
+        def run():
+            try:
+                barrier.wait(timeout=30)
+                subscriptions.sync(page_size=50)
+            except Exception as exc:  # collected and asserted below
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    subscriptions._client_for.cache_clear()
+    assert errors == []
+    assert Subscription.objects.count() == 300
+    assert set(Subscription.objects.values_list("thinkific_id", flat=True)) == set(fake.webhooks)

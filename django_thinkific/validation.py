@@ -1,0 +1,47 @@
+"""Thinkific's rules for webhook fields, shared by the service layer and the fake API.
+
+Checking them here, before calling out, gives the same answer Thinkific would
+without a round trip, and the fake enforces exactly the same rules.
+"""
+
+from __future__ import annotations
+
+from ipaddress import ip_address
+from typing import Any
+from urllib.parse import urlsplit
+
+FAKE_DOMAINS = ("example.com", "example.org", "example.net", "test", "invalid", "localhost")
+
+
+def target_url_error(url: Any, *, allow_insecure: bool = False) -> str | None:
+    """Thinkific's rule for a target URL; ``None`` when acceptable, else its message.
+
+    https only, with a real public host name: no localhost, no bare IP, no
+    reserved "fake" domain, no Thinkific domain. ``allow_insecure`` (local
+    development) also accepts http and loopback hosts.
+    """
+    if not isinstance(url, str) or not url:
+        return "is not valid"
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError:
+        return "is not valid"
+    if parts.scheme not in ("http", "https") or not host:
+        return "is not valid"
+    if allow_insecure:
+        return None
+    if parts.scheme != "https":
+        return "is not valid"
+    try:
+        ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return "is not valid"
+    if "." not in host or host.endswith(".thinkific.com") or host == "thinkific.com":
+        return "is not valid"
+    if any(host == d or host.endswith("." + d) for d in FAKE_DOMAINS):
+        return "is not valid"
+    return None

@@ -1,0 +1,214 @@
+"""The subscriptions service: remote first, then local; sync mirrors Thinkific."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from django_thinkific.errors import (
+    APIConnectionError,
+    APIDisabled,
+    AuthenticationFailed,
+    ServerError,
+    ValidationFailed,
+)
+from django_thinkific.models import Subscription
+from django_thinkific.services import subscriptions
+from tests.factories import SubscriptionFactory
+
+pytestmark = pytest.mark.django_db
+URL = "https://shop.acme.io/thinkific/webhooks/"
+
+
+def test_create_goes_to_thinkific_then_stores_its_answer(fake_api):
+    sub = subscriptions.create("order.created", URL)
+    remote = fake_api.webhooks[sub.thinkific_id]
+    assert (sub.topic, sub.target_url, sub.status) == ("order.created", URL, "active")
+    assert remote["target_url"] == URL
+    assert sub.created_by == "156118"
+    assert sub.remote_created_at is not None
+    assert sub.last_synced_at is not None
+    assert Subscription.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("topic", "url", "errors"),
+    [
+        ("orders.created", URL, {"topic": ["invalid format"]}),
+        ("order.created", "http://shop.acme.io/h", {"target_url": ["is not valid"]}),
+        ("order.created", "https://localhost/h", {"target_url": ["is not valid"]}),
+        ("order.created", "https://10.0.0.1/h", {"target_url": ["is not valid"]}),
+        ("order.created", "https://acme.thinkific.com/h", {"target_url": ["is not valid"]}),
+        ("order.created", "not a url", {"target_url": ["is not valid"]}),
+    ],
+)
+def test_invalid_input_refused_locally_without_calling_out(fake_api, topic, url, errors):
+    with pytest.raises(ValidationFailed) as info:
+        subscriptions.create(topic, url)
+    assert info.value.errors == errors
+    assert fake_api.calls == []
+    assert not Subscription.objects.exists()
+
+
+def test_api_refusal_changes_nothing_locally(fake_api):
+    fake_api.fail_next(422, {"errors": {"url": "is not valid"}})
+    with pytest.raises(ValidationFailed) as info:
+        subscriptions.create("order.created", URL)
+    assert info.value.errors == {"target_url": ["is not valid"]}
+    assert not Subscription.objects.exists()
+
+
+def test_update_remote_then_local(fake_api):
+    sub = subscriptions.create("order.created", URL)
+    subscriptions.update(sub, topic="enrollment.completed", target_url="https://b.acme.io/h")
+    sub.refresh_from_db()
+    assert (sub.topic, sub.target_url) == ("enrollment.completed", "https://b.acme.io/h")
+    assert fake_api.webhooks[sub.thinkific_id]["topic"] == "enrollment.completed"
+
+
+def test_update_refused_leaves_row_as_it_was(fake_api):
+    sub = subscriptions.create("order.created", URL)
+    fake_api.fail_next(401, {"error": "Unauthorized"})
+    with pytest.raises(AuthenticationFailed):
+        subscriptions.update(sub, topic="enrollment.completed", target_url=URL)
+    sub.refresh_from_db()
+    assert sub.topic == "order.created"
+
+
+def test_delete_remote_then_local(fake_api):
+    sub = subscriptions.create("order.created", URL)
+    assert subscriptions.delete(sub) is True
+    assert fake_api.webhooks == {}
+    assert not Subscription.objects.exists()
+
+
+def test_delete_of_webhook_already_gone_remotely_is_success(fake_api):
+    sub = SubscriptionFactory(thinkific_id="does-not-exist")
+    assert subscriptions.delete(sub) is False
+    assert not Subscription.objects.exists()
+
+
+def test_delete_refused_keeps_the_row(fake_api):
+    sub = subscriptions.create("order.created", URL)
+    fake_api.fail_next(500, times=4)
+    with pytest.raises(ServerError):
+        subscriptions.delete(sub)
+    assert Subscription.objects.filter(pk=sub.pk).exists()
+
+
+def test_api_disabled_or_no_key_is_a_clear_error(thinkific):
+    thinkific(API_KEY=None)
+    with pytest.raises(APIDisabled, match="API_KEY"):
+        subscriptions.create("order.created", URL)
+    thinkific(API_KEY="k", API_ENABLED=False)
+    with pytest.raises(APIDisabled, match="disabled"):
+        subscriptions.sync()
+
+
+# --- sync ---------------------------------------------------------------------------------
+
+
+def fill(fake, n):
+    topics = ["order.created", "enrollment.completed", "user.signup", "lesson.completed"]
+    for i in range(n):
+        fake.add_webhook(
+            topics[i % 4], f"https://shop{i}.acme.io/hook", id=f"2020022721323362{i:07d}"
+        )
+
+
+def test_sync_500_webhooks_over_20_pages_with_bounded_queries(fake_api):
+    fill(fake_api, 500)
+    with CaptureQueriesContext(connection) as queries:
+        report = subscriptions.sync(page_size=25)
+    assert (report.pages, report.created, report.updated, report.removed) == (20, 500, 0, 0)
+    assert Subscription.objects.count() == 500
+    row = Subscription.objects.get(thinkific_id="20200227213233620000007")
+    assert (row.topic, row.target_url) == ("lesson.completed", "https://shop7.acme.io/hook")
+    # Bulk, not per webhook: one SELECT of what exists, the INSERTs the backend needs
+    # for 500 rows (1 on PostgreSQL, ~6 on SQLite's 999-parameter limit), one UPDATE.
+    kinds = [q["sql"].split()[0] for q in queries]
+    fields = [f for f in Subscription._meta.concrete_fields if not f.primary_key]
+    batch = min(subscriptions.BATCH_SIZE, connection.ops.bulk_batch_size(fields, [None] * 500))
+    assert kinds.count("SELECT") == 1
+    assert kinds.count("INSERT") == -(-500 // batch)
+    assert kinds.count("UPDATE") <= 1
+    assert kinds.count("DELETE") == 0
+    assert len(queries) < report.pages
+    assert len([c for c in fake_api.calls if c[0] == "GET"]) == 20
+
+
+def test_sync_updates_removes_and_keeps_with_bounded_queries(fake_api):
+    fill(fake_api, 500)
+    subscriptions.sync(page_size=25)
+    for wid in list(fake_api.webhooks)[:30]:
+        del fake_api.webhooks[wid]
+    for wid in list(fake_api.webhooks)[:40]:
+        fake_api.webhooks[wid]["target_url"] = "https://moved.acme.io/h"
+    fake_api.add_webhook("course.deleted", "https://new.acme.io/h")
+    with CaptureQueriesContext(connection) as queries:
+        report = subscriptions.sync(page_size=25)
+    assert (report.created, report.updated, report.removed, report.unchanged) == (1, 40, 30, 430)
+    assert Subscription.objects.count() == 471
+    assert Subscription.objects.filter(target_url="https://moved.acme.io/h").count() == 40
+    kinds = [q["sql"].split()[0] for q in queries]
+    assert kinds.count("SELECT") == 1
+    assert kinds.count("DELETE") == 1  # 30 rows, one statement
+    assert len(queries) < report.pages
+    second = subscriptions.sync(page_size=25)
+    assert (second.created, second.updated, second.removed, second.unchanged) == (0, 0, 0, 471)
+
+
+def test_sync_keeps_unknown_topics_and_creator_numbers(fake_api):
+    fake_api.add_webhook("certificate.issued", "https://a.acme.io/h", created_by=1, updated_by=2)
+    subscriptions.sync()
+    row = Subscription.objects.get()
+    assert (row.topic, row.created_by, row.updated_by) == ("certificate.issued", "1", "2")
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(500, ServerError), (401, AuthenticationFailed)],
+)
+def test_failure_mid_listing_changes_nothing(fake_api, status, error):
+    fill(fake_api, 100)
+    subscriptions.sync(page_size=25)
+    for wid in list(fake_api.webhooks)[:50]:
+        del fake_api.webhooks[wid]  # a real sync would remove these...
+    calls = len(fake_api.calls)
+    fake_api.add_webhook("order.created", "https://new.acme.io/h")
+    # ...but the second page fails, every time
+    original = fake_api.handle
+
+    def fail_second_page(method, url, headers, body):
+        if len(fake_api.calls) >= calls + 1 and "next=" in url:
+            fake_api.calls.append((method, url))
+            return status, {}, b'{"error": "boom"}'
+        return original(method, url, headers, body)
+
+    fake_api.handle = fail_second_page
+    with pytest.raises(error):
+        subscriptions.sync(page_size=25)
+    assert Subscription.objects.count() == 100
+    assert not Subscription.objects.filter(target_url="https://new.acme.io/h").exists()
+
+
+def test_unreachable_api_changes_nothing(thinkific):
+    thinkific(API_BASE_URL="http://127.0.0.1:9/api/v2", API_TIMEOUT=1)
+    subscriptions._client_for.cache_clear()
+    SubscriptionFactory()
+    with pytest.raises(APIConnectionError):
+        subscriptions.sync()
+    assert Subscription.objects.count() == 1
+    subscriptions._client_for.cache_clear()
+
+
+def test_rows_created_during_a_sync_are_not_removed_by_it(fake_api):
+    """An admin creating a webhook while a sync reads the list must not lose it."""
+    fill(fake_api, 30)
+    created = []
+
+    def create_midway(page):
+        if page.number == 1:
+            created.append(subscriptions.create("order.created", "https://during.acme.io/h"))
+
+    subscriptions.sync(page_size=25, on_page=create_midway)
+    assert Subscription.objects.filter(pk=created[0].pk).exists()
