@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint pytest pytest-sqlite pytest-postgres wheel-check tox clean
+.PHONY: demo test lint pytest pytest-sqlite pytest-postgres wheel-check tox bench-sync clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +40,15 @@ pytest-postgres: $(STAMP)
 wheel-check: $(STAMP)
 	bash scripts/check_wheel.sh $(BIN)/python
 
+## make tox: Django 4.2 and 5.2 on Python 3.11, 6.x on python3.12 (found on PATH or in pyenv)
 tox: $(STAMP)
 	$(BIN)/python -m pip install --quiet tox
-	$(BIN)/tox
+	PATH="$$(ls -d $$(pyenv root 2>/dev/null || echo /nonexistent)/versions/3.1[0-9]*/bin 2>/dev/null | paste -sd: -):$$PATH" \
+		$(BIN)/tox $(TOXARGS)
+
+## make bench-sync: time thinkific_sync of 10,000 webhooks served by the fake API (see bench/README.md)
+bench-sync: $(STAMP)
+	$(BIN)/python -m bench.sync_bench
 
 clean:
 	rm -rf $(VENV) .tox build dist *.egg-info .pytest_cache .ruff_cache

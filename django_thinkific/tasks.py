@@ -25,8 +25,11 @@ def process_event(self: Any, event_pk: int) -> str:
     """Run the receivers of one stored event (``DISPATCH = "celery"``).
 
     Idempotent: the claim in ``services.processing`` lets one run win; a
-    duplicate task, or a redelivery after ``acks_late``, finds nothing to do.
+    duplicate task finds nothing to do. A task redelivered because its worker
+    died finds the event still claimed, and checks again once that claim is
+    older than ``PROCESSING_TIMEOUT`` (then it takes the event over).
     """
+    from .conf import get_settings
     from .models import ReceivedEvent
     from .services import processing
 
@@ -34,12 +37,23 @@ def process_event(self: Any, event_pk: int) -> str:
     if event is None:
         return "missing"  # pruned or deleted meanwhile
     outcome = processing.process(event)
-    if outcome is None:
-        return "skipped"
-    if outcome:
-        return "processed"
-    delay = min(RETRY_BACKOFF_CAP, 10 * 2**self.request.retries)
     try:
+        if outcome is None:
+            event.refresh_from_db()
+            if processing.in_flight(event):
+                raise self.retry(countdown=get_settings().processing_timeout + 1)
+            return "skipped"
+        if outcome:
+            return "processed"
+        delay = min(RETRY_BACKOFF_CAP, 10 * 2**self.request.retries)
         raise self.retry(countdown=delay + random.uniform(0, delay / 4))  # noqa: S311
     except MaxRetriesExceededError:
-        return "failed"
+        return "failed" if outcome is False else "skipped"
+
+
+@shared_task(name="django_thinkific.recover_pending_events", ignore_result=True)
+def recover_pending_events(limit: int = 1000) -> int:
+    """The sweep: finish events left pending (lost task, dead process). Returns how many."""
+    from .services.processing import recover_pending
+
+    return recover_pending(limit=limit).found

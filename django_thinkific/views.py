@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from .conf import get_settings
 from .services.envelope import EnvelopeError
-from .services.receiving import SignatureError, StorageUnavailable, receive
+from .services.receiving import InFlight, SignatureError, StorageUnavailable, receive
 
 logger = logging.getLogger("django_thinkific.webhooks")
 
@@ -56,6 +56,10 @@ def webhook(request: HttpRequest) -> HttpResponse:
         return _error(401, "invalid signature")
     except EnvelopeError as exc:
         return _error(400, str(exc))
+    except InFlight:
+        response = _error(503, "event is being processed; retry later")
+        response["Retry-After"] = "10"
+        return response
     except StorageUnavailable:
         logger.exception("Could not store a Thinkific delivery; answering 503 so it is retried")
         return _error(503, "event could not be stored, retry later")

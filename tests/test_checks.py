@@ -6,6 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
+pytestmark = pytest.mark.django_db
+
 VALID = {"API_KEY": "k", "API_BASE_URL": "https://api.thinkific.com/api/v2"}
 
 

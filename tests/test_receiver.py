@@ -102,6 +102,8 @@ def test_signature_of_other_bytes_is_refused(client):
         (b'{"id": "' + b"9" * 65 + b'", "resource": "order", "action": "created"}', "longer"),
         (b"[" * 5000 + b"]" * 5000, "nested"),
         (b'{"id": ' + b"9" * 5000 + b', "resource": "o", "action": "c"}', "not valid JSON"),
+        (b'{"id": "1", "resource": "o", "action": "c", "payload": {"x": 1e400}}', "out of range"),
+        (b'{"id": "1", "resource": "o", "action": "c", "payload": {"x": -Infinity}}', "Infinity"),
     ],
 )
 def test_bad_envelope_is_400_and_stores_nothing(client, body, reason):
@@ -140,6 +142,32 @@ def test_body_over_limit_is_413_before_reading(client, thinkific):
     response = post_event(client, event)
     assert response.status_code == 413
     assert ReceivedEvent.objects.count() == 0
+
+
+def test_declared_oversize_body_is_refused_without_reading_it(rf, thinkific):
+    from django_thinkific.views import webhook
+
+    class Unreadable:
+        def read(self, *args):
+            raise AssertionError("the body was read")
+
+    thinkific(MAX_BODY_SIZE=1000)
+    request = rf.post(URL, data=b"{}", content_type="application/json")
+    request.META["CONTENT_LENGTH"] = str(50 * 1024 * 1024)
+    request._stream = Unreadable()
+    assert webhook(request).status_code == 413
+
+
+def test_control_characters_in_recorded_headers_are_dropped(client):
+    response = post_event(
+        client,
+        "order.created",
+        site="acme\x00-academy\n",
+        HTTP_X_THINKIFIC_TOPIC="order.\x00created",
+    )
+    assert response.status_code == 200
+    stored = ReceivedEvent.objects.get()
+    assert (stored.site, stored.header_topic) == ("acme-academy", "order.created")
 
 
 def test_body_over_limit_without_content_length_is_413(rf, thinkific):
@@ -366,7 +394,10 @@ def test_abandoned_claim_is_taken_over_by_a_redelivery(client, thinkific):
     post_event(client, event)
     ReceivedEvent.objects.update(status="pending", processed_at=None)  # as if it crashed
     with capture_events("order.created") as calls:
-        post_event(client, event)  # within PROCESSING_TIMEOUT: assumed still running
+        # Within PROCESSING_TIMEOUT it may still be running: 503 so Thinkific retries.
+        response = post_event(client, event)
+        assert response.status_code == 503
+        assert response["Retry-After"] == "10"
         assert calls == []
         thinkific(PROCESSING_TIMEOUT=1)
         from datetime import timedelta
@@ -450,3 +481,79 @@ def test_receiver_for_rejects_unknown_topics_with_a_hint():
         receiver_for("order.create")
     with pytest.raises(ValueError, match="at least one"):
         receiver_for()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outcome_not_recorded_then_retried_until_taken_over(client, thinkific):
+    """The database fails after the receivers ran: 503; the retries finish the event."""
+    event = sample_event("order.created")
+
+    def refuse_updates(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("UPDATE"):
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with capture_events("order.created") as calls:
+        with connection.execute_wrapper(refuse_updates):
+            assert post_event(client, event).status_code == 503
+        stored = ReceivedEvent.objects.get()
+        assert (stored.status, stored.attempts) == ("pending", 1)  # stored, outcome unknown
+        assert post_event(client, event).status_code == 503  # maybe still running elsewhere
+        thinkific(PROCESSING_TIMEOUT=1)
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        ReceivedEvent.objects.update(last_attempt_at=timezone.now() - timedelta(seconds=5))
+        assert post_event(client, event).status_code == 200
+    assert len(calls) == 2  # the first run was rolled back with its outcome; one run counted
+    stored.refresh_from_db()
+    assert (stored.status, stored.attempts) == ("processed", 2)
+
+
+def test_a_lost_claim_rolls_back_the_slow_run(client, django_user_model):
+    """A run so slow that another process took the event over must not commit too."""
+    from django.db.models import F
+
+    @receiver_for("order.created", dispatch_uid="slow-run")
+    def slow(sender, event, payload, **kwargs):
+        django_user_model.objects.create(username="granted-access")
+        # meanwhile another process takes the event over (bumps the version)
+        ReceivedEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
+
+    try:
+        response = post_event(client, "order.created")
+    finally:
+        from django_thinkific.signals import order_created
+
+        order_created.disconnect(dispatch_uid="slow-run:order.created")
+    assert response.status_code == 200
+    assert not django_user_model.objects.filter(username="granted-access").exists()
+    assert ReceivedEvent.objects.get().status == "pending"  # the new owner records the outcome
+
+
+def test_one_receivers_database_error_does_not_break_the_next(client, django_user_model):
+    """On PostgreSQL a failed query aborts the transaction; each receiver has its own savepoint."""
+    from django.db import IntegrityError
+
+    django_user_model.objects.create(username="taken")
+    seen = []
+
+    def duplicate_user(sender, **kwargs):
+        django_user_model.objects.create(username="taken")
+
+    def next_receiver(sender, **kwargs):
+        seen.append(django_user_model.objects.count())
+
+    webhook_received.connect(duplicate_user, weak=False)
+    webhook_received.connect(next_receiver, weak=False)
+    try:
+        post_event(client, "order.created")
+    finally:
+        webhook_received.disconnect(duplicate_user)
+        webhook_received.disconnect(next_receiver)
+    stored = ReceivedEvent.objects.get()
+    assert seen == [1]  # it ran, and its query worked
+    assert stored.status == "failed"
+    assert IntegrityError.__name__ in stored.last_error
+    assert "TransactionManagementError" not in stored.last_error

@@ -8,6 +8,7 @@ and never that the input was bad (which a retry could not fix).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone as dt_timezone
@@ -37,6 +38,14 @@ class Envelope:
     @property
     def topic(self) -> str:
         return f"{self.resource}.{self.action}"
+
+
+def _finite_float(text: str) -> float:
+    # 1e400 parses to inf: as unstorable as the literal Infinity.
+    value = float(text)
+    if not math.isfinite(value):
+        raise EnvelopeError(f"body is not valid JSON (the number {text[:20]} is out of range)")
+    return value
 
 
 def _reject_constant(name: str) -> Any:
@@ -109,7 +118,7 @@ def _created_at(data: dict[str, Any]) -> datetime | None:
 def parse_envelope(body: bytes) -> Envelope:
     """Parse the raw (already verified) body into an :class:`Envelope`."""
     try:
-        data = json.loads(body, parse_constant=_reject_constant)
+        data = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
     except EnvelopeError:
         raise
     except RecursionError:

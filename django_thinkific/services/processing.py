@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.db import router, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 
 from ..conf import get_settings
@@ -32,6 +34,10 @@ from ..signals import signal_for, webhook_received
 logger = logging.getLogger("django_thinkific.processing")
 
 Status = ReceivedEvent.Status
+
+
+class _ClaimLost(Exception):
+    """Another process took the event over meanwhile: roll back, record nothing."""
 
 
 class _ReceiversFailed(Exception):
@@ -53,6 +59,11 @@ def _claimable(*, force: bool) -> Q:
     if force:
         condition |= Q(status=Status.PROCESSED)
     return condition
+
+
+def in_flight(event: ReceivedEvent) -> bool:
+    """Claimed by some process within ``PROCESSING_TIMEOUT`` and not finished (as last seen)."""
+    return event.status == Status.PENDING and event.attempts > 0 and not needs_processing(event)
 
 
 def needs_processing(event: ReceivedEvent) -> bool:
@@ -94,33 +105,69 @@ def _format_failures(failures: list[tuple[Any, BaseException]]) -> str:
     return "\n".join(parts)
 
 
-def _send(event: ReceivedEvent) -> list[tuple[Any, BaseException]]:
-    """Send ``webhook_received`` then the topic's signal; every receiver runs."""
+def _receivers(signal: Signal) -> list[Callable[..., Any]]:
+    """The signal's live receivers for ``ReceivedEvent``, async ones made callable.
+
+    ``Signal._live_receivers`` returns a list before Django 5.0 and a
+    ``(sync, async)`` pair since; both are handled (tested on 4.2, 5.2, 6.x).
+    """
+    live = signal._live_receivers(ReceivedEvent)
+    if isinstance(live, tuple):
+        sync_receivers, async_receivers = live
+        return [*sync_receivers, *(async_to_sync(r) for r in async_receivers)]
+    return list(live)
+
+
+def _send(event: ReceivedEvent, db: str) -> list[tuple[Any, BaseException]]:
+    """Send ``webhook_received`` then the topic's signal; every receiver runs.
+
+    Each receiver runs in its own savepoint, so one that breaks the
+    transaction (a database error on PostgreSQL) does not make the receivers
+    after it fail too.
+    """
     kwargs = {"event": event, "topic": event.topic, "payload": event.payload}
-    responses = list(webhook_received.send_robust(sender=ReceivedEvent, **kwargs))
+    signals = [webhook_received]
     topic_signal = signal_for(event.topic)
     if topic_signal is not None:
-        responses += topic_signal.send_robust(sender=ReceivedEvent, **kwargs)
-    return [(r, result) for r, result in responses if isinstance(result, BaseException)]
+        signals.append(topic_signal)
+    failures: list[tuple[Any, BaseException]] = []
+    for signal in signals:
+        for receiver in _receivers(signal):
+            try:
+                with transaction.atomic(using=db):
+                    receiver(signal=signal, sender=ReceivedEvent, **kwargs)
+            except Exception as exc:
+                failures.append((receiver, exc))
+    return failures
 
 
-def run_claimed(event: ReceivedEvent) -> bool:
+def run_claimed(event: ReceivedEvent) -> bool | None:
     """Run the receivers of an event this process has claimed; record the outcome.
 
     The receivers and the ``processed`` mark commit together, so a failure
-    leaves no half-applied writes behind and processing again doubles nothing.
-    Returns ``True`` when every receiver succeeded. A database outage while
-    recording the outcome propagates (the caller answers 503 / retries).
+    leaves no half-applied writes behind and processing again doubles nothing;
+    if the claim was lost meanwhile (this process was so slow that another took
+    the event over) everything is rolled back and ``None`` returned.
+    Returns ``True`` when every receiver succeeded, ``False`` when one failed.
+    A database outage while recording the outcome propagates (the caller
+    answers 503 / retries).
     """
     db = router.db_for_write(ReceivedEvent)
     mine = ReceivedEvent.objects.using(db).filter(pk=event.pk, attempts=event.attempts)
     try:
         with transaction.atomic(using=db):
-            failures = _send(event)
+            failures = _send(event, db)
             if failures:
                 raise _ReceiversFailed(_format_failures(failures))
             now = timezone.now()
-            mine.update(status=Status.PROCESSED, processed_at=now, last_error="")
+            if not mine.update(status=Status.PROCESSED, processed_at=now, last_error=""):
+                raise _ClaimLost
+    except _ClaimLost:
+        logger.warning(
+            "Thinkific event %s was taken over by another process; this run was rolled back",
+            event.event_id,
+        )
+        return None
     except _ReceiversFailed as exc:
         report = exc.report
     except Exception as exc:  # a receiver broke the transaction itself
@@ -135,13 +182,14 @@ def run_claimed(event: ReceivedEvent) -> bool:
         event.topic,
         event.attempts,
     )
-    mine.update(status=Status.FAILED, last_error=report)
+    if not mine.update(status=Status.FAILED, last_error=report):
+        return None  # taken over meanwhile: the new owner records the outcome
     event.status, event.last_error = Status.FAILED, report
     return False
 
 
 def process(event: ReceivedEvent, *, force: bool = False) -> bool | None:
-    """Claim and run ``event``: ``True`` processed, ``False`` failed, ``None`` not claimed."""
+    """Claim and run ``event``: ``True`` processed, ``False`` failed, ``None`` not ours."""
     if not claim(event, force=force):
         return None
     return run_claimed(event)
@@ -170,3 +218,42 @@ def process_again(events: Iterable[ReceivedEvent]) -> ProcessAgainReport:
         else:
             failed += 1
     return ProcessAgainReport(processed=processed, failed=failed, skipped=skipped)
+
+
+def stale_pending(*, now: datetime | None = None) -> QuerySet[ReceivedEvent]:
+    """Events left pending: never attempted for ``PROCESSING_TIMEOUT`` seconds
+    (their task was lost, e.g. the broker was down), or claimed longer ago than
+    that (their process died)."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=get_settings().processing_timeout)
+    return ReceivedEvent.objects.filter(
+        Q(attempts=0, received_at__lt=cutoff) | Q(attempts__gt=0, last_attempt_at__lt=cutoff),
+        status=Status.PENDING,
+    )
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    found: int
+    processed: int = 0
+    failed: int = 0
+    queued: int = 0
+
+
+def recover_pending(*, limit: int = 1000) -> RecoveryReport:
+    """Finish what was left pending (the sweep; run by a beat task or a command).
+
+    With ``DISPATCH = "celery"`` the events are queued again; otherwise they
+    are processed here. The claim keeps either safe to run at any time.
+    """
+    from .receiving import enqueue
+
+    events = list(stale_pending().order_by("received_at")[:limit])
+    if get_settings().dispatch == "celery":
+        queued = sum(1 for event in events if enqueue(event.pk))
+        return RecoveryReport(found=len(events), queued=queued)
+    processed = failed = 0
+    for event in events:
+        outcome = process(event)
+        processed += outcome is True
+        failed += outcome is False
+    return RecoveryReport(found=len(events), processed=processed, failed=failed)

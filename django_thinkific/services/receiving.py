@@ -31,6 +31,16 @@ class StorageUnavailable(Exception):
     """The database could not store the event; the sender should retry."""
 
 
+class InFlight(Exception):
+    """Another process is running this event's receivers right now.
+
+    Answered with 503 so that Thinkific retries: if that process finishes, the
+    retry finds the event processed (200); if it died, the retry takes the
+    event over once its claim is older than ``PROCESSING_TIMEOUT``. Answering
+    200 here would let an event whose process died stay pending for good.
+    """
+
+
 @dataclass(frozen=True)
 class Receipt:
     event: ReceivedEvent
@@ -57,8 +67,8 @@ def store(envelope: Envelope, *, site: str, header_topic: str, claim: bool) -> R
         resource=envelope.resource,
         action=envelope.action,
         tenant_id=envelope.tenant_id,
-        site=site[:255],
-        header_topic=header_topic[:100],
+        site=site,
+        header_topic=header_topic,
         payload=envelope.payload,
         thinkific_created_at=envelope.created_at,
         received_at=now,
@@ -71,16 +81,24 @@ def store(envelope: Envelope, *, site: str, header_topic: str, claim: bool) -> R
             event.save(force_insert=True, using=db)
         return Receipt(event, created=True)
     except IntegrityError:
-        pass  # stored by an earlier delivery: fall through and read it
+        pass  # stored by an earlier delivery (or a racing twin): read it below
     except DataError as exc:
         raise EnvelopeError("the event contains data the database cannot store") from exc
     except DatabaseError as exc:
         raise StorageUnavailable(str(exc)) from exc
     try:
-        existing = ReceivedEvent.objects.using(db).get(event_id=envelope.event_id)
-    except (DatabaseError, ReceivedEvent.DoesNotExist) as exc:
+        existing = ReceivedEvent.objects.using(db).filter(event_id=envelope.event_id).first()
+    except DatabaseError as exc:
         raise StorageUnavailable(str(exc)) from exc
+    if existing is None:
+        # Not a duplicate: some other constraint refused the data itself.
+        raise EnvelopeError("the event contains data the database cannot store")
     return Receipt(existing, created=False)
+
+
+def _header(value: str, limit: int) -> str:
+    """A header recorded as text: NUL and other control characters dropped."""
+    return "".join(ch for ch in value[:limit] if ch >= " " and ch != "\x7f")
 
 
 def receive(
@@ -88,15 +106,17 @@ def receive(
 ) -> Receipt:
     """Verify, store and dispatch one delivery.
 
-    Raises :class:`SignatureError` (401), :class:`EnvelopeError` (400) or
-    :class:`StorageUnavailable` (503); anything a receiver raises is recorded
-    on the event instead.
+    Raises :class:`SignatureError` (401), :class:`EnvelopeError` (400),
+    :class:`StorageUnavailable` or :class:`InFlight` (503); anything a
+    receiver raises is recorded on the event instead.
     """
     conf = get_settings()
     verify_signature(body, signature, conf.webhook_secrets)
     envelope = parse_envelope(body)
     sync = conf.dispatch != "celery"
-    receipt = store(envelope, site=site, header_topic=header_topic, claim=sync)
+    receipt = store(
+        envelope, site=_header(site, 255), header_topic=_header(header_topic, 100), claim=sync
+    )
     try:
         dispatch(receipt, sync=sync)
     except DatabaseError as exc:
@@ -112,7 +132,10 @@ def dispatch(receipt: Receipt, *, sync: bool) -> None:
         if receipt.created:
             processing.run_claimed(event)  # born claimed by store()
         elif processing.needs_processing(event):
-            processing.process(event)
+            if processing.process(event) is None:
+                raise InFlight(event.event_id)  # a racing retry claimed it first
+        elif processing.in_flight(event):
+            raise InFlight(event.event_id)
         return
     if receipt.created or processing.needs_processing(event):
         pk = event.pk

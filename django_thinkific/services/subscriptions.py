@@ -183,29 +183,27 @@ def sync(
             row["thinkific_id"]: row
             for row in Subscription.objects.using(db).values("pk", "thinkific_id", *SYNCED_FIELDS)
         }
-        to_create = [
-            Subscription(thinkific_id=tid, last_synced_at=now, **fields)
-            for tid, fields in remote.items()
-            if tid not in local
-        ]
-        to_update = [
-            Subscription(pk=local[tid]["pk"], thinkific_id=tid, updated_at=now, **fields)
+        created = [tid for tid in remote if tid not in local]
+        changed = [
+            tid
             for tid, fields in remote.items()
             if tid in local and any(local[tid][f] != fields[f] for f in SYNCED_FIELDS)
         ]
         gone = [row["pk"] for tid, row in local.items() if tid not in remote]
-
-        if to_create:
+        # New and changed rows in one upsert (INSERT ... ON CONFLICT DO UPDATE): a
+        # row a concurrent sync inserted meanwhile is updated, not a conflict.
+        if created or changed:
             Subscription.objects.using(db).bulk_create(
-                to_create,
+                [
+                    Subscription(
+                        thinkific_id=tid, last_synced_at=now, updated_at=now, **remote[tid]
+                    )
+                    for tid in (*created, *changed)
+                ],
                 batch_size=BATCH_SIZE,
                 update_conflicts=True,
                 unique_fields=["thinkific_id"],
-                update_fields=[*SYNCED_FIELDS, "last_synced_at"],
-            )
-        if to_update:
-            Subscription.objects.using(db).bulk_update(
-                to_update, [*SYNCED_FIELDS, "updated_at"], batch_size=BATCH_SIZE
+                update_fields=[*SYNCED_FIELDS, "last_synced_at", "updated_at"],
             )
         removed = 0
         for start in range(0, len(gone), BATCH_SIZE):
@@ -218,10 +216,10 @@ def sync(
         Subscription.objects.using(db).filter(created_at__lt=started).update(last_synced_at=now)
 
     report = SyncReport(
-        created=len(to_create),
-        updated=len(to_update),
+        created=len(created),
+        updated=len(changed),
         removed=removed,
-        unchanged=len(remote) - len(to_create) - len(to_update),
+        unchanged=len(remote) - len(created) - len(changed),
         pages=pages,
     )
     logger.info(

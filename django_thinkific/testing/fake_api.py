@@ -21,6 +21,7 @@ import copy
 import json
 import re
 import threading
+from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -189,10 +190,7 @@ class FakeThinkificAPI:
             return self._answer(400, {"error": "Invalid limit or page"})
         ids = sorted(self.webhooks)
         cursor = query.get("next")
-        if cursor:
-            start = next((i for i, wid in enumerate(ids) if wid >= cursor), len(ids))
-        else:
-            start = (page_number - 1) * limit
+        start = bisect_left(ids, cursor) if cursor else (page_number - 1) * limit
         chunk = ids[start : start + limit]
         has_next = start + limit < len(ids)
         total_pages = max(1, -(-len(ids) // limit))
@@ -271,6 +269,9 @@ class FakeThinkificAPI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out as two writes; without TCP_NODELAY each
+            # keep-alive request waits ~40 ms on the peer's delayed ACK.
+            disable_nagle_algorithm = True
 
             def _any(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

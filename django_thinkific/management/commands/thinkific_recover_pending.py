@@ -1,0 +1,32 @@
+"""``manage.py thinkific_recover_pending``: finish events left pending."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ...services.processing import recover_pending
+
+
+class Command(BaseCommand):
+    help = (
+        "Process (or, with DISPATCH='celery', queue again) received events left pending longer "
+        "than PROCESSING_TIMEOUT: a task lost while the broker was down, a process that died."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--limit", type=int, default=1000, help="at most this many events")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["limit"] < 1:
+            raise CommandError("--limit must be at least 1")
+        report = recover_pending(limit=options["limit"])
+        if report.queued:
+            message = f"{report.found} pending events found, {report.queued} queued again."
+        else:
+            message = (
+                f"{report.found} pending events found: {report.processed} processed, "
+                f"{report.failed} failed."
+            )
+        self.stdout.write(message)

@@ -1,0 +1,83 @@
+"""The claim, the Celery task and the recovery sweep, driven as their callers drive them."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from django_thinkific import tasks
+from django_thinkific.models import ReceivedEvent
+from django_thinkific.services import processing
+from django_thinkific.testing import capture_events
+from tests.factories import ReceivedEventFactory
+
+pytestmark = pytest.mark.django_db
+LONG_AGO = timedelta(hours=1)
+
+
+def test_a_stale_copy_cannot_claim(thinkific):
+    """The compare-and-set is on the version seen, not only on the status."""
+    event = ReceivedEventFactory(status="failed", attempts=1)
+    first, stale = ReceivedEvent.objects.get(), ReceivedEvent.objects.get()
+    assert processing.claim(first)
+    ReceivedEvent.objects.filter(pk=event.pk).update(status="failed")  # first run failed
+    assert not processing.claim(stale)  # saw attempts=1; the row is at 2
+    assert ReceivedEvent.objects.get().attempts == 2
+
+
+def test_task_processes_a_pending_event():
+    event = ReceivedEventFactory(status="pending", attempts=0)
+    with capture_events("order.created") as calls:
+        assert tasks.process_event.apply(args=[event.pk]).get() == "processed"
+    assert len(calls) == 1
+    assert tasks.process_event.apply(args=[event.pk]).get() == "skipped"  # idempotent
+    assert len(calls) == 1
+
+
+def test_task_for_a_missing_event():
+    assert tasks.process_event.apply(args=[123456]).get() == "missing"
+
+
+def test_redelivered_task_does_not_run_a_claimed_event_but_takes_over_a_stale_one():
+    event = ReceivedEventFactory(status="pending", attempts=1, last_attempt_at=timezone.now())
+    with capture_events() as calls:
+        # A worker died holding it; the broker redelivers the task. Still claimed:
+        assert tasks.process_event.apply(args=[event.pk]).get() == "skipped"
+        assert calls == []
+        ReceivedEvent.objects.update(last_attempt_at=timezone.now() - LONG_AGO)
+        assert tasks.process_event.apply(args=[event.pk]).get() == "processed"
+    assert len(calls) == 1
+
+
+def test_sweep_processes_what_was_left_pending():
+    old = timezone.now() - LONG_AGO
+    lost = ReceivedEventFactory(status="pending", attempts=0, received_at=old)
+    dead = ReceivedEventFactory(status="pending", attempts=1, last_attempt_at=old)
+    fresh = ReceivedEventFactory(status="pending", attempts=0)  # its task may still come
+    running = ReceivedEventFactory(status="pending", attempts=1, last_attempt_at=timezone.now())
+    done = ReceivedEventFactory(status="processed", attempts=1, received_at=old)
+    out = io.StringIO()
+    with capture_events() as calls:
+        call_command("thinkific_recover_pending", stdout=out)
+    assert out.getvalue() == "2 pending events found: 2 processed, 0 failed.\n"
+    assert {c.event.pk for c in calls} == {lost.pk, dead.pk}
+    statuses = dict(ReceivedEvent.objects.values_list("pk", "status"))
+    assert statuses[fresh.pk] == statuses[running.pk] == "pending"
+    assert statuses[done.pk] == "processed"
+
+
+def test_sweep_requeues_with_celery_dispatch(thinkific):
+    thinkific(DISPATCH="celery")
+    lost = ReceivedEventFactory(status="pending", attempts=0, received_at=timezone.now() - LONG_AGO)
+    assert tasks.recover_pending_events.apply().get() == 1
+    lost.refresh_from_db()
+    assert lost.status == "processed"  # the eager test broker ran the queued task
+
+
+def test_sweep_command_limit_must_be_positive():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("thinkific_recover_pending", "--limit", "0")
