@@ -1,0 +1,46 @@
+"""The README's examples run as written, so the docs cannot drift from the code."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def python_block_after(heading: str) -> str:
+    section = README.split(heading, 1)[1]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+@pytest.mark.django_db
+def test_fake_api_example(settings):
+    namespace = {}
+    exec(
+        compile(python_block_after("### A fake Thinkific for tests"), "README.md", "exec"),
+        namespace,
+    )
+    namespace["test_sync_mirrors_thinkific"](None, settings)
+
+
+def test_beat_schedule_example_names_real_tasks():
+    from django_thinkific import tasks
+
+    namespace = {}
+    exec(python_block_after("### Nothing left pending"), namespace)
+    names = {entry["task"] for entry in namespace["CELERY_BEAT_SCHEDULE"].values()}
+    registered = {tasks.process_event.name, tasks.recover_pending_events.name}
+    assert names <= registered
+
+
+def test_every_setting_key_is_documented():
+    from django_thinkific.conf import DEFAULTS
+
+    for key in DEFAULTS:
+        assert f"| `{key}` |" in README, key
+
+
+def test_every_management_command_is_documented():
+    commands = Path(__file__).resolve().parents[1] / "django_thinkific/management/commands"
+    for path in commands.glob("thinkific_*.py"):
+        assert path.stem in README, path.stem
