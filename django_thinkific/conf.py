@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "DISPATCH": "sync",
     "MAX_BODY_SIZE": 1024 * 1024,
     "PROCESSING_TIMEOUT": 300,
+    "REST_PERMISSION_CLASSES": ("rest_framework.permissions.IsAdminUser",),
 }
 
 DISPATCH_CHOICES = ("sync", "celery")
@@ -120,6 +121,12 @@ class ThinkificSettings:
     def allow_insecure_targets(self) -> bool:
         """Local development only: accept http:// and loopback target URLs."""
         return bool(self.raw.get("ALLOW_INSECURE_TARGETS", False))
+
+    @property
+    def rest_permission_classes(self) -> tuple[str, ...]:
+        """Dotted paths of the DRF permission classes guarding the staff REST API."""
+        value = self.raw.get("REST_PERMISSION_CLASSES", DEFAULTS["REST_PERMISSION_CLASSES"])
+        return tuple(value) if isinstance(value, (list, tuple)) else (str(value),)
 
     @property
     def api_enabled(self) -> bool:

@@ -11,78 +11,25 @@
 
 from __future__ import annotations
 
-import copy
 import json
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from django.urls import reverse
-from django.utils import timezone
 
 from ..conf import get_settings
+from ..samples import SAMPLE_SITE, new_event_id, sample_event
 from ..signals import signal_for, webhook_received
 from ..signing import compute_signature
-from ..topics import TOPICS, split_topic
 
 __all__ = ["Captured", "capture_events", "new_event_id", "post_event", "sample_event", "sign"]
-
-SAMPLE_SITE = "acme-academy"
 
 
 def sign(body: bytes, secret: str) -> str:
     """The ``X-Thinkific-Hmac-Sha256`` value Thinkific would send for ``body``."""
     return compute_signature(body, secret)
-
-
-def new_event_id() -> str:
-    """A fresh 23-digit id in Thinkific's format (a timestamp and 9 random digits)."""
-    stamp = timezone.now().strftime("%Y%m%d%H%M%S")
-    return f"{stamp}{secrets.randbelow(10**9):09d}"
-
-
-@cache
-def _bundled(topic: str) -> dict[str, Any]:
-    path = resources.files(__package__).joinpath("payloads", f"{topic}.json")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def sample_event(topic: str, **overrides: Any) -> dict[str, Any]:
-    """A realistic delivery envelope for ``topic``, with a fresh unique ``id``.
-
-    Keyword arguments replace envelope keys (``id``, ``tenant_id``,
-    ``created_at``, ...), except ``payload``, whose keys are merged into the
-    sample's payload so a test states only what it cares about. A topic with
-    no bundled sample (one Thinkific added later) needs ``payload=``.
-    """
-    if topic in TOPICS:
-        event = copy.deepcopy(_bundled(topic))
-    elif "payload" in overrides:
-        resource, action = split_topic(topic)
-        event = {
-            "id": "",
-            "resource": resource,
-            "action": action,
-            "tenant_id": "3",
-            "created_at": timezone.now().isoformat().replace("+00:00", "Z"),
-            "payload": {},
-        }
-    else:
-        raise ValueError(
-            f"No sample for unknown topic {topic!r}: pass payload={{...}} to build one"
-        )
-    event["id"] = new_event_id()
-    payload_overrides = overrides.pop("payload", None)
-    if payload_overrides is not None:
-        if not isinstance(payload_overrides, dict):
-            raise TypeError("payload= must be a dict")
-        event["payload"].update(payload_overrides)
-    event.update(overrides)
-    return event
 
 
 def post_event(

@@ -1,0 +1,79 @@
+"""Sending a test event to a subscription's target URL, as Thinkific's UI does.
+
+Only ever to the stored subscription's own URL, which must pass Thinkific's
+target rules (https, a real host) unless ``ALLOW_INSECURE_TARGETS`` is on for
+local development. Redirects are not followed and the target's answer body
+is never read back into a page: only the status code is reported.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import requests
+from django.utils.translation import gettext as _
+
+from ..client import USER_AGENT
+from ..conf import get_settings
+from ..errors import APIDisabled, ValidationFailed
+from ..models import Subscription
+from ..samples import SAMPLE_SITE, sample_event
+from ..signing import compute_signature
+from ..topics import TOPICS
+from ..validation import target_url_error
+
+#: Thinkific waits this long for an answer; so does the test.
+TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class TestDelivery:
+    event_id: str
+    status_code: int | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    def describe(self) -> str:
+        if self.status_code is not None:
+            return _("The target answered HTTP %(status)d.") % {"status": self.status_code}
+        return _("The test event was not delivered: %(error)s.") % {"error": self.error}
+
+
+def send_test_event(subscription: Subscription) -> TestDelivery:
+    """POST a signed sample event for the subscription's topic to its target URL."""
+    conf = get_settings()
+    message = target_url_error(subscription.target_url, allow_insecure=conf.allow_insecure_targets)
+    if message:
+        raise ValidationFailed({"target_url": [message]}, status=None)
+    if not conf.webhook_secrets:
+        raise APIDisabled("No webhook secret is configured to sign the test event with")
+    topic = subscription.topic
+    event = sample_event(topic) if topic in TOPICS else sample_event(topic, payload={})
+    body = json.dumps(event).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Thinkific-Topic": topic,
+        "X-Thinkific-Subdomain": SAMPLE_SITE,
+        "X-Thinkific-Hmac-Sha256": compute_signature(body, conf.webhook_secrets[0]),
+    }
+    try:
+        response = requests.post(
+            subscription.target_url,
+            data=body,
+            headers=headers,
+            timeout=TIMEOUT,
+            allow_redirects=False,
+        )
+    except requests.Timeout:
+        return TestDelivery(event["id"], error=f"no answer within {TIMEOUT:g} seconds")
+    except requests.RequestException as exc:
+        return TestDelivery(
+            event["id"], error=f"the target could not be reached ({type(exc).__name__})"
+        )
+    response.close()
+    return TestDelivery(event["id"], status_code=response.status_code)
