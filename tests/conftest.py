@@ -15,6 +15,14 @@ def thinkific(settings):
 
 
 @pytest.fixture(autouse=True)
+def _clear_cache():
+    """The admin chart caches its query; each test starts from an empty cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def retry_pauses(monkeypatch):
     """API retries record their pauses instead of sleeping."""
     pauses = []
@@ -36,5 +44,6 @@ def fake_api(settings):
     )
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         fake.mount(mock)
+        fake.responses = mock  # tests register other URLs (e.g. a send-test target) here
         yield fake
     _client_for.cache_clear()

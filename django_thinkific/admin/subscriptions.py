@@ -1,0 +1,168 @@
+"""Subscriptions in the admin, as on Thinkific's own Webhooks page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from ..errors import ThinkificAPIError
+from ..models import Subscription
+from ..services import subscriptions
+from ..services.test_events import send_test_event
+from .forms import SubscriptionForm, api_error_message
+
+REMOTE_FIELDS = (
+    "thinkific_id",
+    "status",
+    "remote_created_at",
+    "remote_updated_at",
+    "created_by",
+    "updated_by",
+    "last_synced_at",
+)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    form = SubscriptionForm
+    list_display = ("topic", "target_url", "status", "thinkific_id", "last_synced_at")
+    list_filter = ("topic", "status")
+    search_fields = ("=thinkific_id", "target_url")
+    actions = ("send_test_event_action", "sync_action", "delete_selected")
+    change_list_template = "admin/django_thinkific/subscription/change_list.html"
+
+    def get_fields(self, request: HttpRequest, obj: Subscription | None = None) -> Any:
+        return ("topic", "target_url") if obj is None else ("topic", "target_url", *REMOTE_FIELDS)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Subscription | None = None) -> Any:
+        return () if obj is None else REMOTE_FIELDS
+
+    # --- add / change / delete: Thinkific first -------------------------------------------
+
+    def save_model(self, request: HttpRequest, obj: Subscription, form: Any, change: bool) -> None:
+        """Nothing to do: the form's ``clean`` stored what Thinkific accepted."""
+
+    def delete_model(self, request: HttpRequest, obj: Subscription) -> None:
+        if not subscriptions.delete(obj):
+            self.message_user(
+                request,
+                _("Thinkific had already deleted this webhook; it is removed here too."),
+                messages.WARNING,
+            )
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ThinkificAPIError as exc:
+            self.message_user(request, api_error_message(exc), messages.ERROR)
+            return redirect(reverse("admin:django_thinkific_subscription_change", args=[object_id]))
+
+    @admin.action(
+        description=gettext_lazy("Delete selected webhooks (at Thinkific too)"),
+        permissions=("delete",),
+    )
+    def delete_selected(
+        self, request: HttpRequest, queryset: QuerySet[Subscription]
+    ) -> TemplateResponse | None:
+        if not request.POST.get("post"):
+            return django_delete_selected(self, request, queryset)  # the confirmation page
+        deleted, failed = [], []
+        for sub in queryset:
+            try:
+                subscriptions.delete(sub)
+            except ThinkificAPIError as exc:
+                failed.append(f"{sub} ({exc})")
+            else:
+                if hasattr(self, "log_deletions"):  # Django 5.1+
+                    self.log_deletions(request, [sub])
+                else:
+                    self.log_deletion(request, sub, str(sub))
+                deleted.append(str(sub))
+        if deleted:
+            self.message_user(
+                request, _("Deleted: %(list)s.") % {"list": "; ".join(deleted)}, messages.SUCCESS
+            )
+        if failed:
+            self.message_user(
+                request,
+                _("Not deleted, nothing changed for these: %(list)s.")
+                % {"list": "; ".join(failed)},
+                messages.ERROR,
+            )
+        return None
+
+    # --- send test event ------------------------------------------------------------------
+
+    @admin.action(description=gettext_lazy("Send test event"), permissions=("change",))
+    def send_test_event_action(
+        self, request: HttpRequest, queryset: QuerySet[Subscription]
+    ) -> None:
+        for sub in queryset:
+            try:
+                result = send_test_event(sub)
+            except ThinkificAPIError as exc:
+                self.message_user(request, f"{sub}: {exc}", messages.ERROR)
+                continue
+            level = messages.SUCCESS if result.ok else messages.ERROR
+            self.message_user(request, f"{sub}: {result.describe()}", level)
+
+    # --- sync -----------------------------------------------------------------------------
+
+    @admin.action(description=gettext_lazy("Sync from Thinkific"), permissions=("change",))
+    def sync_action(self, request: HttpRequest, queryset: QuerySet[Subscription] | None) -> None:
+        try:
+            report = subscriptions.sync()
+        except ThinkificAPIError as exc:
+            self.message_user(
+                request,
+                _("Sync failed: %(error)s. Nothing was changed.") % {"error": exc},
+                messages.ERROR,
+            )
+            return
+        self.message_user(
+            request,
+            _(
+                "Synced %(total)d webhooks from Thinkific: %(created)d created, "
+                "%(updated)d updated, %(removed)d removed."
+            )
+            % {
+                "total": report.total,
+                "created": report.created,
+                "updated": report.updated,
+                "removed": report.removed,
+            },
+            messages.SUCCESS,
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        sync_view = self.admin_site.admin_view(require_POST(self.sync_view))
+        return [
+            path("sync/", sync_view, name="django_thinkific_subscription_sync"),
+            *super().get_urls(),
+        ]
+
+    def sync_view(self, request: HttpRequest) -> HttpResponseRedirect:
+        """The changelist's "Sync from Thinkific" button (works with no row selected)."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        self.sync_action(request, None)
+        return redirect(reverse("admin:django_thinkific_subscription_changelist"))
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "can_sync": self.has_change_permission(request)}
+        return super().changelist_view(request, extra_context)
