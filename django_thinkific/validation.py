@@ -18,7 +18,8 @@ def target_url_error(url: Any, *, allow_insecure: bool = False) -> str | None:
 
     https only, with a real public host name: no localhost, no bare IP, no
     reserved "fake" domain, no Thinkific domain. ``allow_insecure`` (local
-    development) also accepts http and loopback hosts.
+    development) also accepts a loopback host (``localhost``, ``127.0.0.1``,
+    ``[::1]``), over http or https; a public host still needs https.
     """
     if not isinstance(url, str) or not url:
         return "is not valid"
@@ -30,7 +31,7 @@ def target_url_error(url: Any, *, allow_insecure: bool = False) -> str | None:
         return "is not valid"
     if parts.scheme not in ("http", "https") or not host:
         return "is not valid"
-    if allow_insecure:
+    if allow_insecure and _is_loopback(host):
         return None
     if parts.scheme != "https":
         return "is not valid"
@@ -45,3 +46,12 @@ def target_url_error(url: Any, *, allow_insecure: bool = False) -> str | None:
     if any(host == d or host.endswith("." + d) for d in FAKE_DOMAINS):
         return "is not valid"
     return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,4 +1,5 @@
-"""Chooses the database the suite runs on: ``--database=sqlite`` (default) or ``postgres``.
+"""Chooses the database the suite runs on: ``--database=sqlite`` (default) or ``postgres``,
+and decides whether the browser tests can run.
 
 With ``postgres`` a throwaway cluster is started (``tests.pg_cluster``) before
 pytest-django configures Django, and stopped at the end. Where the server
@@ -7,11 +8,17 @@ binaries are missing the PostgreSQL pass ends with a one-line notice, unless
 
 Tests marked ``postgres`` (real concurrency) are deselected on SQLite: they
 run in the PostgreSQL pass, which ``make test`` always runs as well.
+
+Tests marked ``browser`` drive Debian's Chromium (``/usr/bin/chromium``) with
+Playwright; they never download a browser. Where Chromium is missing they are
+deselected with a notice, unless ``CI`` is set: there they run and fail.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -54,17 +61,31 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {config.getoption('database')}" + (f" ({_cluster.dsn})" if _cluster else "")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("database") == "postgres":
-        return
-    deselected = [item for item in items if item.get_closest_marker("postgres")]
-    if deselected:
-        config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
-
-
 def pytest_unconfigure(config: pytest.Config) -> None:
     global _cluster
     if _cluster is not None:
         _cluster.stop()
         _cluster = None
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium, if installed."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _deselect(config, items, "postgres", config.getoption("database") != "postgres")
+    _deselect(config, items, "browser", chromium_path() is None and not os.environ.get("CI"))
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], marker: str, when: bool) -> None:
+    if not when:
+        return
+    gone = [item for item in items if item.get_closest_marker(marker)]
+    if gone:
+        config.hook.pytest_deselected(items=gone)
+        items[:] = [item for item in items if not item.get_closest_marker(marker)]

@@ -212,3 +212,23 @@ def test_rows_created_during_a_sync_are_not_removed_by_it(fake_api):
 
     subscriptions.sync(page_size=25, on_page=create_midway)
     assert Subscription.objects.filter(pk=created[0].pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("http://127.0.0.1:8000/thinkific/webhooks/", True),
+        ("http://localhost:8000/thinkific/webhooks/", True),
+        ("http://[::1]:8000/hook", True),
+        ("http://shop.acme.io/hook", False),  # a public host still needs https
+        ("https://shop.acme.io/hook", True),
+        ("http://10.0.0.8/hook", False),
+    ],
+)
+def test_insecure_targets_setting_only_relaxes_loopback(thinkific, url, accepted):
+    thinkific(ALLOW_INSECURE_TARGETS=True)
+    if accepted:
+        subscriptions.validate("order.created", url)
+    else:
+        with pytest.raises(ValidationFailed):
+            subscriptions.validate("order.created", url)
