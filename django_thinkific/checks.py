@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, DISPATCH_CHOICES, get_settings
 
@@ -120,6 +121,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
 
+    messages.extend(_check_permission_classes(raw.get("REST_PERMISSION_CLASSES")))
+
     unknown = sorted(set(raw) - set(DEFAULTS))
     if unknown:
         messages.append(
@@ -163,3 +166,27 @@ def _check_base_url(url: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _check_permission_classes(value: Any) -> list[CheckMessage]:
+    if value is None:
+        return []
+    paths = value if isinstance(value, (list, tuple)) else [value]
+    problems = []
+    for path in paths:
+        try:
+            cls = import_string(path) if isinstance(path, str) else None
+        except ImportError:
+            cls = None
+        if not isinstance(cls, type):
+            problems.append(repr(path))
+    if not problems:
+        return []
+    return [
+        Error(
+            f"THINKIFIC['REST_PERMISSION_CLASSES'] has entries that are not importable "
+            f"permission classes: {', '.join(problems)}.",
+            hint="Use dotted paths, e.g. 'rest_framework.permissions.IsAdminUser'.",
+            id="django_thinkific.E009",
+        )
+    ]

@@ -92,6 +92,13 @@ def normalise_errors(body: Any) -> dict[str, list[str]]:
     return result or {"__all__": ["is not valid"]}
 
 
+def _webhook(body: Any) -> dict[str, Any]:
+    """A webhook object as documented, or :class:`BadResponse` (never a KeyError later)."""
+    if not isinstance(body, dict) or body.get("id") in (None, ""):
+        raise BadResponse("Thinkific's answer is not a webhook (no id)")
+    return body
+
+
 def _retry_after(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
@@ -184,16 +191,19 @@ class ThinkificClient:
             yield from page.items
 
     def get_webhook(self, webhook_id: str) -> dict[str, Any]:
-        return self._request("GET", f"/webhooks/{quote(str(webhook_id), safe='')}")
+        return _webhook(self._request("GET", f"/webhooks/{quote(str(webhook_id), safe='')}"))
 
     def create_webhook(self, *, topic: str, target_url: str) -> dict[str, Any]:
-        return self._request("POST", "/webhooks", json={"topic": topic, "target_url": target_url})
+        body = {"topic": topic, "target_url": target_url}
+        return _webhook(self._request("POST", "/webhooks", json=body))
 
     def update_webhook(self, webhook_id: str, *, topic: str, target_url: str) -> dict[str, Any]:
-        return self._request(
-            "PUT",
-            f"/webhooks/{quote(str(webhook_id), safe='')}",
-            json={"topic": topic, "target_url": target_url},
+        return _webhook(
+            self._request(
+                "PUT",
+                f"/webhooks/{quote(str(webhook_id), safe='')}",
+                json={"topic": topic, "target_url": target_url},
+            )
         )
 
     def delete_webhook(self, webhook_id: str) -> None:

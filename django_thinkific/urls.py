@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -6,4 +6,5 @@ app_name = "django_thinkific"
 
 urlpatterns = [
     path("webhooks/", views.webhook, name="webhook"),
+    path("api/", include("django_thinkific.api.urls")),
 ]

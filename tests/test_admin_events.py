@@ -166,3 +166,12 @@ def test_changelist_never_counts_the_whole_table(admin_client, monkeypatch):
         assert shown >= 6  # the planner's estimate, never below the limit
     else:
         assert shown == 8  # SQLite has no estimate; its tables are small
+
+
+def test_show_counts_facets_are_off(admin_client):
+    from django.contrib import admin as django_admin
+
+    response = admin_client.get(CHANGELIST, {"_facets": "True"})
+    assert response.status_code == 200
+    if hasattr(django_admin, "ShowFacets"):  # Django 5.0+
+        assert "Show counts" not in response.content.decode()

@@ -122,3 +122,28 @@ def test_messages_never_show_secrets(settings):
     _, text = run_check()
     assert "E005" in text
     assert "very-secret" not in text
+
+
+@pytest.mark.parametrize(
+    "classes",
+    [["rest_framework.permissions.NoSuchThing"], ["nope.nope"], "not.a.module.Class", [42]],
+)
+def test_rest_permission_classes_must_import_e009(settings, classes):
+    assert ids(settings, {**VALID, "REST_PERMISSION_CLASSES": classes}) == {"django_thinkific.E009"}
+
+
+def test_rest_permission_classes_valid(settings):
+    classes = [
+        "rest_framework.permissions.IsAuthenticated",
+        "rest_framework.permissions.IsAdminUser",
+    ]
+    assert ids(settings, {**VALID, "REST_PERMISSION_CLASSES": classes}) == set()
+
+
+def test_api_timeout_must_be_positive_number_e008(settings):
+    assert ids(settings, {**VALID, "API_TIMEOUT": "10"}) == {"django_thinkific.E008"}
+
+
+def test_insecure_targets_without_debug_warns_w002(settings):
+    settings.DEBUG = False
+    assert ids(settings, {**VALID, "ALLOW_INSECURE_TARGETS": True}) == {"django_thinkific.W002"}

@@ -252,3 +252,11 @@ def test_the_key_never_appears_in_errors_logs_or_repr(client, caplog):
             assert KEY not in repr(info.value)
     assert KEY not in caplog.text
     assert KEY not in repr(client)
+
+
+@pytest.mark.parametrize("body", [{"no": "id"}, [1, 2], None])
+@responses.activate
+def test_create_answer_without_a_webhook_is_bad_response(client, body):
+    responses.add("POST", f"{BASE}/webhooks", status=201, json=body)
+    with pytest.raises(BadResponse, match="not a webhook"):
+        client.create_webhook(topic="order.created", target_url="https://shop.acme.io/h")

@@ -50,6 +50,8 @@ def chart_context() -> dict[str, Any]:
         "peak": peak if any(d.total for d in days) else 0,
         "statuses": STATUSES,
         "failed_total": sum(d.counts["failed"] for d in days),
+        "first_day": days[0].day if days else None,
+        "last_day": days[-1].day if days else None,
         "days": len(days),
     }
 
@@ -60,6 +62,8 @@ class ReceivedEventAdmin(admin.ModelAdmin):
     list_filter = ("topic", "status", "received_at")
     search_fields = ("=event_id",)
     show_full_result_count = False
+    # Django 5's "Show counts" would COUNT every filter choice over the whole table.
+    show_facets = getattr(admin, "ShowFacets", None) and admin.ShowFacets.NEVER
     paginator = BoundedCountPaginator
     list_per_page = 50
     actions = ("process_again_action",)

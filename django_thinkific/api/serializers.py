@@ -1,0 +1,146 @@
+"""Serializers: representation, input shape, and the event list's query filters.
+
+Input is checked here only for shape (present, a string). Whether a topic or
+target URL is acceptable is Thinkific's rule, applied by the service layer,
+so the API answers with exactly Thinkific's messages ("invalid format",
+"is not valid") whether the check ran locally or at Thinkific.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from ..models import ReceivedEvent, Subscription
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    # Plain strings, not the model's choice/URL fields: the service validates
+    # them with Thinkific's own rules and messages (422), see the module docstring.
+    topic = serializers.CharField(max_length=100)
+    target_url = serializers.CharField(max_length=2000)
+
+    class Meta:
+        model = Subscription
+        fields = (
+            "id",
+            "thinkific_id",
+            "topic",
+            "target_url",
+            "status",
+            "remote_created_at",
+            "remote_updated_at",
+            "created_by",
+            "updated_by",
+            "last_synced_at",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = tuple(f for f in fields if f not in ("topic", "target_url"))
+
+
+class EventListSerializer(serializers.ModelSerializer):
+    """One line of the event log; the payload and traceback only on the detail."""
+
+    class Meta:
+        model = ReceivedEvent
+        fields = (
+            "id",
+            "event_id",
+            "topic",
+            "resource",
+            "action",
+            "status",
+            "tenant_id",
+            "site",
+            "header_topic",
+            "thinkific_created_at",
+            "received_at",
+            "processed_at",
+            "attempts",
+            "last_attempt_at",
+        )
+        read_only_fields = fields
+
+
+class EventDetailSerializer(EventListSerializer):
+    class Meta(EventListSerializer.Meta):
+        fields = (*EventListSerializer.Meta.fields, "payload", "last_error")
+        read_only_fields = fields
+
+
+# "2024-05-01T12:00:00+02:00" typed into a URL unencoded arrives with a space
+# for the "+": put it back rather than refuse what the user plainly meant.
+_SPACED_OFFSET = re.compile(r"^(.*[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
+
+
+class DateOrDateTimeField(serializers.Field):
+    """An ISO 8601 date (midnight, current time zone) or date-time (naive: current time zone)."""
+
+    default_error_messages = {
+        "invalid": _("Enter an ISO 8601 date (2024-05-01) or date-time (2024-05-01T13:30:00Z)."),
+    }
+
+    def to_internal_value(self, data: Any) -> datetime:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        value = _SPACED_OFFSET.sub(r"\1+\2", data.strip())
+        try:
+            parsed = parse_datetime(value)
+            if parsed is None:
+                day = parse_date(value)
+                parsed = datetime.combine(day, time.min) if day is not None else None
+        except ValueError:  # well formed but impossible, e.g. 2024-02-30
+            parsed = None
+        if parsed is None:
+            self.fail("invalid")
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+        return parsed
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()
+
+
+class EventFilterSerializer(serializers.Serializer):
+    """The event list's query parameters; a bad value is a 400 naming the parameter."""
+
+    topic = serializers.CharField(required=False, max_length=100)
+    status = serializers.ChoiceField(required=False, choices=ReceivedEvent.Status.choices)
+    received_after = DateOrDateTimeField(
+        required=False, help_text=_("Received at or after this instant (inclusive).")
+    )
+    received_before = DateOrDateTimeField(
+        required=False, help_text=_("Received before this instant (exclusive).")
+    )
+
+
+class SendTestSerializer(serializers.Serializer):
+    """The outcome of ``send-test``: delivered or not, the request itself succeeded."""
+
+    event_id = serializers.CharField()
+    status_code = serializers.IntegerField(allow_null=True)
+    ok = serializers.BooleanField()
+    detail = serializers.CharField(source="describe")
+
+
+class SyncReportSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    removed = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class ProcessAgainSerializer(serializers.Serializer):
+    processed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    event = EventDetailSerializer()

@@ -1,0 +1,191 @@
+"""The viewsets: HTTP in, a service call, a serializer out.
+
+No business logic lives here. Subscriptions change only through
+:mod:`django_thinkific.services.subscriptions` (Thinkific first, then the
+database), a test event is sent by :mod:`~django_thinkific.services.test_events`,
+and events are processed again by :mod:`~django_thinkific.services.processing`.
+
+Authentication, permissions, filtering and pagination are set on the classes
+instead of inherited from the site's ``REST_FRAMEWORK`` defaults, so the API
+behaves the same on every site; only the permission classes are configurable
+(``THINKIFIC['REST_PERMISSION_CLASSES']``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import routers, status, viewsets
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ..errors import ThinkificAPIError
+from ..models import ReceivedEvent, Subscription
+from ..services import subscriptions
+from ..services.processing import process_again
+from ..services.test_events import send_test_event
+from .exceptions import to_api_exception
+from .pagination import EventCursorPagination, SubscriptionPagination
+from .permissions import configured_permissions
+from .serializers import (
+    EventDetailSerializer,
+    EventFilterSerializer,
+    EventListSerializer,
+    ProcessAgainSerializer,
+    SendTestSerializer,
+    SubscriptionSerializer,
+    SyncReportSerializer,
+)
+
+logger = logging.getLogger("django_thinkific.api")
+
+
+class ThinkificAPIMixin:
+    """What every view of the API shares: auth, permissions and the error mapping.
+
+    Basic comes first so an anonymous request gets 401 with a
+    ``WWW-Authenticate`` challenge (what curl and HTTP clients expect);
+    a browser session still works, with DRF's CSRF check on unsafe methods.
+    """
+
+    authentication_classes = (BasicAuthentication, SessionAuthentication)
+    filter_backends: tuple[Any, ...] = ()
+    #: Actions where a 404 from Thinkific cannot mean "this webhook is gone".
+    upstream_404_actions: frozenset[str] = frozenset({"sync"})
+
+    def get_permissions(self) -> list[BasePermission]:
+        return configured_permissions()
+
+    def handle_exception(self, exc: Exception) -> Response:
+        """Turn a service-layer failure into a DRF error, for every action at once."""
+        if isinstance(exc, ThinkificAPIError):
+            view_action = getattr(self, "action", None)
+            not_found_is_404 = view_action not in self.upstream_404_actions
+            exc = to_api_exception(exc, not_found_is_404=not_found_is_404)
+            if exc.status_code >= 500:
+                logger.warning("Thinkific API failure during %s: %s", view_action, exc.detail)
+        response: Response = super().handle_exception(exc)  # type: ignore[misc]
+        wait = getattr(exc, "wait", None)
+        if wait is not None and not response.has_header("Retry-After"):
+            # DRF's default handler sets it; a site's own EXCEPTION_HANDLER may not.
+            response["Retry-After"] = str(wait)
+        return response
+
+
+class SubscriptionViewSet(ThinkificAPIMixin, viewsets.ModelViewSet):
+    """Thinkific webhooks. Create, update and delete go to Thinkific first.
+
+    List filters: ``?topic=`` and ``?status=`` (exact).
+    """
+
+    queryset = Subscription.objects.order_by("topic", "target_url", "pk")
+    serializer_class = SubscriptionSerializer
+    pagination_class = SubscriptionPagination
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[Subscription]:
+        queryset = super().get_queryset()
+        if self.action == "list":
+            for name in ("topic", "status"):
+                value = self.request.query_params.get(name)
+                if value:
+                    queryset = queryset.filter(**{name: value})
+        return queryset
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        subscription = subscriptions.create(
+            serializer.validated_data["topic"], serializer.validated_data["target_url"]
+        )
+        return Response(self.get_serializer(subscription).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """PUT needs both fields; PATCH keeps the stored value of an omitted one."""
+        subscription = self.get_object()
+        partial = kwargs.get("partial", False)
+        serializer = self.get_serializer(subscription, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        subscription = subscriptions.update(
+            subscription,
+            topic=data.get("topic", subscription.topic),
+            target_url=data.get("target_url", subscription.target_url),
+        )
+        return Response(self.get_serializer(subscription).data)
+
+    def perform_destroy(self, instance: Subscription) -> None:
+        # False when Thinkific had already deleted it: gone here too, still a 204.
+        subscriptions.delete(instance)
+
+    @action(detail=True, methods=["post"], url_path="send-test")
+    def send_test(self, request: Request, pk: str | None = None) -> Response:
+        """POST a signed sample event to the target URL; 200 whether or not it was accepted."""
+        delivery = send_test_event(self.get_object())
+        return Response(SendTestSerializer(delivery).data)
+
+    @action(detail=False, methods=["post"])
+    def sync(self, request: Request) -> Response:
+        """Make the table mirror Thinkific's webhooks; the counts of what changed."""
+        report = subscriptions.sync()
+        return Response(SyncReportSerializer(report).data)
+
+
+class EventViewSet(ThinkificAPIMixin, viewsets.ReadOnlyModelViewSet):
+    """Received events, newest first; read-only except ``process-again``.
+
+    List filters: ``topic``, ``status``, ``received_after`` (inclusive) and
+    ``received_before`` (exclusive), ISO dates or date-times.
+    """
+
+    queryset = ReceivedEvent.objects.all()
+    pagination_class = EventCursorPagination
+    lookup_value_regex = r"\d+"
+
+    def get_serializer_class(self) -> type[EventListSerializer]:
+        return EventListSerializer if self.action == "list" else EventDetailSerializer
+
+    def get_queryset(self) -> QuerySet[ReceivedEvent]:
+        queryset = super().get_queryset()
+        if self.action != "list":
+            return queryset
+        # The list shows neither; not reading them keeps a page of big payloads cheap.
+        queryset = queryset.defer("payload", "last_error")
+        params = {k: v for k, v in self.request.query_params.items() if v != ""}
+        filters = EventFilterSerializer(data=params)
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        data = filters.validated_data
+        if "topic" in data:
+            queryset = queryset.filter(topic=data["topic"])
+        if "status" in data:
+            queryset = queryset.filter(status=data["status"])
+        if "received_after" in data:
+            queryset = queryset.filter(received_at__gte=data["received_after"])
+        if "received_before" in data:
+            queryset = queryset.filter(received_at__lt=data["received_before"])
+        return queryset
+
+    @action(detail=True, methods=["post"], url_path="process-again")
+    def process_again(self, request: Request, pk: str | None = None) -> Response:
+        """Run the signals again (even for a processed event); skipped if running right now."""
+        event = self.get_object()
+        report = process_again([event])
+        event.refresh_from_db()
+        body = {
+            "processed": report.processed,
+            "failed": report.failed,
+            "skipped": report.skipped,
+            "event": event,
+        }
+        return Response(ProcessAgainSerializer(body).data)
+
+
+class APIRootView(ThinkificAPIMixin, routers.APIRootView):
+    """The index of the API, guarded like the rest of it."""
