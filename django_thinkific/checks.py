@@ -80,6 +80,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         ("EVENT_RETENTION_DAYS", "E003"),
         ("MAX_BODY_SIZE", "E006"),
         ("PROCESSING_TIMEOUT", "E007"),
+        ("PRUNE_BATCH_SIZE", "E010"),
     ):
         value = raw.get(key, DEFAULTS[key])
         if not _positive_int(value):

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "DISPATCH": "sync",
     "MAX_BODY_SIZE": 1024 * 1024,
     "PROCESSING_TIMEOUT": 300,
+    "PRUNE_BATCH_SIZE": 5000,
     "REST_PERMISSION_CLASSES": ("rest_framework.permissions.IsAdminUser",),
 }
 
@@ -109,6 +110,10 @@ class ThinkificSettings:
     def processing_timeout(self) -> int:
         """Seconds after which a claimed-but-unfinished event counts as abandoned."""
         return self._int("PROCESSING_TIMEOUT")
+
+    @property
+    def prune_batch_size(self) -> int:
+        return self._int("PRUNE_BATCH_SIZE")
 
     @property
     def api_timeout(self) -> float:

@@ -57,3 +57,11 @@ def recover_pending_events(limit: int = 1000) -> int:
     from .services.processing import recover_pending
 
     return recover_pending(limit=limit).found
+
+
+@shared_task(name="django_thinkific.prune_received_events", ignore_result=False)
+def prune_received_events(days: int | None = None) -> int:
+    """Delete events older than ``EVENT_RETENTION_DAYS``; returns how many. Run it daily."""
+    from .services.retention import prune
+
+    return prune(days=days).deleted

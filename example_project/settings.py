@@ -7,6 +7,7 @@ for development; production needs SECRET_KEY, DEBUG=false and ALLOWED_HOSTS.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -93,9 +94,21 @@ if env.str("THINKIFIC_WEBHOOK_SECRETS", default=""):
     THINKIFIC["WEBHOOK_SECRETS"] = env.list("THINKIFIC_WEBHOOK_SECRETS")
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    # Received events past THINKIFIC["EVENT_RETENTION_DAYS"], every night.
+    "thinkific-prune-received-events": {
+        "task": "django_thinkific.prune_received_events",
+        "schedule": crontab(hour=3, minute=17),
+    },
+    # Events left pending (a lost task, a dead process), every five minutes.
+    "thinkific-recover-pending-events": {
+        "task": "django_thinkific.recover_pending_events",
+        "schedule": 300.0,
+    },
+}
 
 LOGGING = {
     "version": 1,

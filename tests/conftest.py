@@ -62,3 +62,32 @@ def django_db_setup(django_db_setup, django_db_blocker):
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A throwaway redis-server on a free loopback port, for the whole session."""
+    from tests.stack import ThrowawayRedis
+
+    server = ThrowawayRedis()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def example_stack(redis_url, transactional_db):
+    """The example project under gunicorn and a Celery worker, on the test database."""
+    from django.db import connection
+
+    from tests.settings import API_KEY
+    from tests.stack import ExampleStack
+
+    db = connection.settings_dict
+    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    stack = ExampleStack(database_url=database_url, redis_url=redis_url, api_key=API_KEY)
+    try:
+        yield stack
+    finally:
+        stack.stop()

@@ -9,6 +9,9 @@ binaries are missing the PostgreSQL pass ends with a one-line notice, unless
 Tests marked ``postgres`` (real concurrency) are deselected on SQLite: they
 run in the PostgreSQL pass, which ``make test`` always runs as well.
 
+Tests marked ``redis`` start a throwaway ``redis-server`` and real Celery
+workers; they are deselected where the binary is missing, unless ``CI`` is set.
+
 Tests marked ``browser`` drive Debian's Chromium (``/usr/bin/chromium``) with
 Playwright; they never download a browser. Where Chromium is missing they are
 deselected with a notice, unless ``CI`` is set: there they run and fail.
@@ -23,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.pg_cluster import PostgresUnavailable, ThrowawayCluster
+from tests.stack import find_redis
 
 ENV_VAR = "THINKIFIC_TEST_DATABASE_URL"
 _cluster: ThrowawayCluster | None = None
@@ -80,6 +84,7 @@ def chromium_path() -> str | None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     _deselect(config, items, "postgres", config.getoption("database") != "postgres")
     _deselect(config, items, "browser", chromium_path() is None and not os.environ.get("CI"))
+    _deselect(config, items, "redis", find_redis() is None and not os.environ.get("CI"))
 
 
 def _deselect(config: pytest.Config, items: list[pytest.Item], marker: str, when: bool) -> None:

@@ -93,7 +93,7 @@ def test_loopback_may_use_plain_http(settings, url):
 
 @pytest.mark.parametrize(
     ("key", "check_id"),
-    [("MAX_BODY_SIZE", "E006"), ("PROCESSING_TIMEOUT", "E007")],
+    [("MAX_BODY_SIZE", "E006"), ("PROCESSING_TIMEOUT", "E007"), ("PRUNE_BATCH_SIZE", "E010")],
 )
 def test_other_sizes_must_be_positive(settings, key, check_id):
     assert ids(settings, {**VALID, key: 0}) == {f"django_thinkific.{check_id}"}

@@ -23,14 +23,27 @@ def test_fake_api_example(settings):
     namespace["test_sync_mirrors_thinkific"](None, settings)
 
 
-def test_beat_schedule_example_names_real_tasks():
+@pytest.mark.parametrize("heading", ["### Nothing left pending", "## Retention and Celery"])
+def test_beat_schedule_examples_name_real_tasks(heading):
+
     from django_thinkific import tasks
 
     namespace = {}
-    exec(python_block_after("### Nothing left pending"), namespace)
+    exec(python_block_after(heading), namespace)
     names = {entry["task"] for entry in namespace["CELERY_BEAT_SCHEDULE"].values()}
-    registered = {tasks.process_event.name, tasks.recover_pending_events.name}
+    registered = {tasks.recover_pending_events.name, tasks.prune_received_events.name}
     assert names <= registered
+    assert names
+
+
+def test_example_project_schedules_the_prune_daily(monkeypatch):
+    import importlib
+
+    monkeypatch.setenv("SECRET_KEY", "readme-test")
+    example = importlib.import_module("example_project.settings")
+    entry = example.CELERY_BEAT_SCHEDULE["thinkific-prune-received-events"]
+    assert entry["task"] == "django_thinkific.prune_received_events"
+    assert entry["schedule"].hour == {3}
 
 
 def test_every_setting_key_is_documented():

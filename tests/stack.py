@@ -1,0 +1,211 @@
+"""Real processes for end-to-end tests: a throwaway Redis, the example site under
+gunicorn, and a Celery worker, all on 127.0.0.1, all stopped at the end.
+
+Every wait is bounded; a process that does not come up fails the test with the
+tail of its log, never hangs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def find_redis() -> str | None:
+    return shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )
+
+
+def wait_for(
+    check: Callable[[], bool], *, timeout: float, what: str, log: Path | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    tail = (
+        "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+        if log and log.exists()
+        else ""
+    )
+    raise TimeoutError(f"{what} not ready after {timeout:g}s\n{tail}")
+
+
+class Service:
+    """One subprocess with its log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], workdir: Path) -> None:
+        self.name = name
+        self.log = workdir / f"{name}.log"
+        self._log_file = self.log.open("ab")
+        self.process = subprocess.Popen(
+            args,
+            env=env,
+            cwd=ROOT,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+        if self.running():
+            try:
+                os.killpg(self.process.pid, sig)
+                self.process.wait(timeout=timeout)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self._log_file.close()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class ThrowawayRedis:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.workdir = Path(tempfile.mkdtemp(prefix="thinkific-redis-"))
+        self.service: Service | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def _pong(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def start(self) -> str:
+        binary = find_redis()
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (apt-get install -y redis-server)")
+        args = [
+            binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.workdir),
+        ]
+        self.service = Service("redis", args, dict(os.environ), self.workdir)
+        wait_for(self._pong, timeout=15, what="redis-server", log=self.service.log)
+        return self.url
+
+    def stop(self) -> None:
+        if self.service:
+            self.service.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class ExampleStack:
+    """The example project as a site runs it: gunicorn web + Celery worker + Redis."""
+
+    def __init__(
+        self, *, database_url: str, redis_url: str, api_key: str, **extra_env: str
+    ) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="thinkific-stack-"))
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(ROOT),
+            "DJANGO_SETTINGS_MODULE": "example_project.settings",
+            "SECRET_KEY": "stack-test",
+            "DEBUG": "false",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": database_url,
+            "THINKIFIC_API_KEY": api_key,
+            "THINKIFIC_DISPATCH": "celery",
+            "CELERY_BROKER_URL": redis_url,
+            "CELERY_RESULT_BACKEND": redis_url,
+            **extra_env,
+        }
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.services: list[Service] = []
+
+    def start_web(self, *, workers: int = 2, timeout: int = 30) -> Service:
+        args = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "example_project.wsgi",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(workers),
+            "--timeout",
+            str(timeout),
+        ]
+        web = Service("web", args, self.env, self.workdir)
+        self.services.append(web)
+
+        def up() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return True
+            except OSError:
+                return False
+
+        wait_for(up, timeout=30, what="gunicorn", log=web.log)
+        return web
+
+    def start_worker(self, *, concurrency: int = 2) -> Service:
+        args = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "example_project",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(concurrency),
+            "--pool",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--hostname",
+            f"stack-{len(self.services)}@%h",
+        ]
+        worker = Service("worker", args, self.env, self.workdir)
+        self.services.append(worker)
+        wait_for(
+            lambda: " ready." in worker.log_text(), timeout=60, what="celery worker", log=worker.log
+        )
+        return worker
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)

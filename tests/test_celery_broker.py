@@ -1,0 +1,81 @@
+"""DISPATCH = "celery" with a real broker: Redis, a Celery worker, the example site (gunicorn)."""
+
+import json
+import time
+
+import pytest
+import requests
+from celery import Celery
+from django.utils import timezone
+
+from django_thinkific.models import ReceivedEvent
+from django_thinkific.testing import sample_event, sign
+from tests.factories import ReceivedEventFactory
+from tests.settings import API_KEY
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+
+def deliver(stack, event):
+    body = json.dumps(event).encode()
+    return requests.post(
+        f"{stack.url}/thinkific/webhooks/",
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Thinkific-Hmac-Sha256": sign(body, API_KEY),
+            "X-Thinkific-Topic": f"{event['resource']}.{event['action']}",
+        },
+        timeout=10,
+    )
+
+
+def statuses(ids):
+    return dict(ReceivedEvent.objects.filter(event_id__in=ids).values_list("event_id", "status"))
+
+
+def wait_until_processed(ids, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = statuses(ids)
+        if len(found) == len(ids) and set(found.values()) == {"processed"}:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"not all processed after {timeout}s: {statuses(ids)}")
+
+
+def test_worker_processes_events_and_pending_ones_survive_a_stopped_worker(example_stack):
+    example_stack.start_web()
+    worker = example_stack.start_worker()
+
+    first = [sample_event(t) for t in ("order.created", "enrollment.completed") * 5]
+    assert [deliver(example_stack, e).status_code for e in first] == [200] * 10
+    wait_until_processed([e["id"] for e in first])
+    assert "completed '[TEST] lorem ipsum'" in worker.log_text()  # the example receiver ran there
+
+    worker.stop()  # warm shutdown; the broker keeps what arrives meanwhile
+    second = [sample_event("order.created") for _ in range(5)]
+    answers = [deliver(example_stack, e) for e in second]
+    assert [a.status_code for a in answers] == [200] * 5
+    assert {a.json()["status"] for a in answers} == {"pending"}
+    time.sleep(1)
+    assert set(statuses([e["id"] for e in second]).values()) == {"pending"}
+
+    example_stack.start_worker()
+    wait_until_processed([e["id"] for e in second])
+    for event in ReceivedEvent.objects.filter(event_id__in=[e["id"] for e in first + second]):
+        assert event.attempts == 1  # each ran exactly once
+
+
+def test_prune_task_through_the_broker(example_stack, redis_url):
+    example_stack.start_worker()
+    old = timezone.now() - timezone.timedelta(days=40)
+    ReceivedEventFactory.create_batch(12, received_at=old)
+    ReceivedEventFactory.create_batch(3)
+    client = Celery("test-client", broker=redis_url, backend=redis_url, set_as_current=False)
+    try:
+        result = client.send_task("django_thinkific.prune_received_events")
+        assert result.get(timeout=60) == 12
+    finally:
+        client.close()
+    assert ReceivedEvent.objects.count() == 3
