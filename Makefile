@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint pytest pytest-sqlite pytest-postgres wheel-check tox bench-sync clean
+.PHONY: demo test lint pytest pytest-sqlite pytest-postgres wheel-check tox bench-sync bench-prune clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ tox: $(STAMP)
 ## make bench-sync: time thinkific_sync of 10,000 webhooks served by the fake API (see bench/README.md)
 bench-sync: $(STAMP)
 	$(BIN)/python -m bench.sync_bench
+
+## make bench-prune: prune 1,000,000 expired events on PostgreSQL under load (see bench/README.md)
+bench-prune: $(STAMP)
+	$(BIN)/python -m bench.prune_bench
 
 clean:
 	rm -rf $(VENV) .tox build dist *.egg-info .pytest_cache .ruff_cache

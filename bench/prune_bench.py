@@ -1,0 +1,228 @@
+"""Benchmark: pruning 1,000,000 expired events on PostgreSQL while deliveries keep arriving.
+
+Run: ``make bench-prune`` (or ``.venv/bin/python -m bench.prune_bench [--expired N]``).
+
+In one run, on a throwaway PostgreSQL cluster (fsync on):
+
+1. load N expired + 10,000 fresh events; time a raw
+   ``DELETE FROM ... WHERE received_at < cutoff`` (the floor);
+2. load the same data again; run ``thinkific_prune`` in its own process and
+   time it, recording that process's peak memory (max RSS);
+3. meanwhile, the example site under gunicorn takes signed deliveries from a
+   load generator (4 connections); report their p50/p99 answer times, and the
+   same load with no prune running as the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+KEY = "bench-key"
+FILL_SQL = """
+INSERT INTO django_thinkific_receivedevent
+  (event_id, topic, resource, action, tenant_id, site, header_topic, payload, status,
+   received_at, attempts, last_error)
+SELECT 'b' || g::text, 'order.created', 'order', 'created', '3', 'acme-academy', 'order.created',
+       jsonb_build_object('id', g, 'amount_cents', 5000, 'product_name', 'Introduction to Webhooks',
+                          'user', jsonb_build_object('email', 'student' || g || '@example.com',
+                                                     'first_name', 'Robert', 'last_name', 'Smith')),
+       'processed', now() - interval '%(age)s days' - (g %% 86400) * interval '1 second', 1, ''
+FROM generate_series(%(start)s, %(stop)s) AS g
+"""
+
+
+def psql(dsn: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def load(dsn: str, expired: int, fresh: int) -> float:
+    start = time.perf_counter()
+    psql(dsn, "TRUNCATE django_thinkific_receivedevent")
+    psql(dsn, FILL_SQL % {"age": 40, "start": 1, "stop": expired})
+    psql(dsn, FILL_SQL % {"age": 1, "start": expired + 1, "stop": expired + fresh})
+    psql(dsn, "VACUUM ANALYZE django_thinkific_receivedevent")
+    return time.perf_counter() - start
+
+
+def count(dsn: str) -> int:
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT count(*) FROM django_thinkific_receivedevent").fetchone()[0]
+
+
+def env_for(dsn: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "example_project.settings",
+        "SECRET_KEY": "bench",
+        "DEBUG": "false",
+        "DATABASE_URL": dsn,
+        "THINKIFIC_API_KEY": KEY,
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
+
+
+def prune_child() -> None:
+    """Runs in its own process: the prune, then this process's peak memory."""
+    import django
+
+    django.setup()
+    from django_thinkific.services.retention import prune
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    report = prune(days=30)
+    took = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        f"deleted={report.deleted} batches={report.batches} seconds={took:.3f} "
+        f"rss_before_kb={before} rss_peak_kb={peak}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--expired", type=int, default=1_000_000)
+    parser.add_argument("--fresh", type=int, default=10_000)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        prune_child()
+        return 0
+
+    from django.conf import settings
+
+    settings.configure(USE_TZ=True)  # the load generator builds sample events
+    from bench.loadgen import run_load
+    from tests.pg_cluster import ThrowawayCluster
+    from tests.stack import free_port, wait_for
+
+    print(
+        f"# prune benchmark, {time.strftime('%Y-%m-%d')}, {platform.node()}, "
+        f"{os.cpu_count()} cpus, "
+        f"Python {platform.python_version()}"
+    )
+    print(f"# {args.expired:,} expired + {args.fresh:,} fresh events, PostgreSQL (fsync on)")
+    cluster = ThrowawayCluster(fast=False)
+    dsn = cluster.start()
+    web = None
+    try:
+        env = env_for(dsn)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v", "0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            timeout=300,
+        )
+        print(f"load: {load(dsn, args.expired, args.fresh):.1f} s")
+
+        start = time.perf_counter()
+        psql(
+            dsn,
+            "DELETE FROM django_thinkific_receivedevent "
+            "WHERE received_at < now() - interval '30 days'",
+        )
+        raw = time.perf_counter() - start
+        assert count(dsn) == args.fresh
+        print(f"floor: raw DELETE ... WHERE received_at < cutoff: {raw:.2f} s")
+
+        port = free_port()
+        web = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "example_project.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        import socket
+
+        def up() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return True
+            except OSError:
+                return False
+
+        wait_for(up, timeout=30, what="gunicorn")
+        url = f"http://127.0.0.1:{port}/thinkific/webhooks/"
+        quiet = run_load(url, KEY, concurrency=4, max_requests=1500, max_seconds=20)
+        print(f"receiver, no prune running:   {quiet.summary()}")
+
+        load(dsn, args.expired, args.fresh)
+        stop = threading.Event()
+        loaded = {}
+        thread = threading.Thread(
+            target=lambda: loaded.update(
+                r=run_load(
+                    url, KEY, concurrency=4, max_requests=200_000, max_seconds=600, stop=stop
+                )
+            )
+        )
+        thread.start()
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.prune_bench", "--child"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=True,
+        )
+        stop.set()
+        thread.join(timeout=60)
+        fields = dict(item.split("=") for item in out.stdout.split())
+        took = float(fields["seconds"])
+        peak_mb = int(fields["rss_peak_kb"]) / 1024
+        grew_mb = (int(fields["rss_peak_kb"]) - int(fields["rss_before_kb"])) / 1024
+        busy = loaded["r"]
+        print(
+            f"prune: {fields['deleted']} deleted in {fields['batches']} batches: {took:.2f} s "
+            f"= {took / raw:.2f}x the raw DELETE (target <= 1.5x)"
+        )
+        print(
+            f"prune process peak memory: {peak_mb:.0f} MB max RSS (grew {grew_mb:.1f} MB during "
+            f"the prune; target < 100 MB)"
+        )
+        print(f"receiver, while pruning:      {busy.summary()}")
+        print(
+            f"receiver p99 while pruning: {busy.percentile(99) * 1000:.1f} ms (target < 200 ms), "
+            f"{busy.percentile(99) / quiet.percentile(99):.2f}x the quiet p99"
+        )
+    finally:
+        if web:
+            web.terminate()
+            web.wait(timeout=20)
+        cluster.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
