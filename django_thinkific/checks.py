@@ -124,6 +124,16 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 
     messages.extend(_check_permission_classes(raw.get("REST_PERMISSION_CLASSES")))
 
+    header = raw.get("CLIENT_IP_HEADER")
+    if header is not None and (not isinstance(header, str) or not header.isupper()):
+        messages.append(
+            Error(
+                f"THINKIFIC['CLIENT_IP_HEADER'] must be a request.META key such as "
+                f"'HTTP_X_FORWARDED_FOR', not {header!r}.",
+                id="django_thinkific.E011",
+            )
+        )
+
     unknown = sorted(set(raw) - set(DEFAULTS))
     if unknown:
         messages.append(

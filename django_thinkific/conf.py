@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_BODY_SIZE": 1024 * 1024,
     "PROCESSING_TIMEOUT": 300,
     "PRUNE_BATCH_SIZE": 5000,
+    "CLIENT_IP_HEADER": None,
     "REST_PERMISSION_CLASSES": ("rest_framework.permissions.IsAdminUser",),
 }
 
@@ -132,6 +133,12 @@ class ThinkificSettings:
         """Dotted paths of the DRF permission classes guarding the staff REST API."""
         value = self.raw.get("REST_PERMISSION_CLASSES", DEFAULTS["REST_PERMISSION_CLASSES"])
         return tuple(value) if isinstance(value, (list, tuple)) else (str(value),)
+
+    @property
+    def client_ip_header(self) -> str | None:
+        """``request.META`` key holding the client address set by the site's own proxy."""
+        value = self.raw.get("CLIENT_IP_HEADER")
+        return value if isinstance(value, str) and value else None
 
     @property
     def api_enabled(self) -> bool:

@@ -20,6 +20,22 @@ def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
+def client_ip(request: HttpRequest) -> str:
+    """The address to log: ``REMOTE_ADDR`` unless the site names its proxy's header.
+
+    Headers such as X-Forwarded-For are set by whoever sends the request, so
+    they are trusted only when ``CLIENT_IP_HEADER`` says the site's own proxy
+    writes one; then the right-most entry (the one that proxy added) is used.
+    """
+    header = get_settings().client_ip_header
+    if header:
+        value = request.META.get(header, "")
+        last = value.rsplit(",", 1)[-1].strip()
+        if last:
+            return last[:100]
+    return request.META.get("REMOTE_ADDR", "?")
+
+
 def _read_body(request: HttpRequest, limit: int) -> bytes | None:
     """The raw body, or ``None`` when it is over ``limit`` (read no further than that)."""
     try:
@@ -50,7 +66,7 @@ def webhook(request: HttpRequest) -> HttpResponse:
     except SignatureError as exc:
         logger.warning(
             "Refused a Thinkific delivery from %s: %s signature",
-            request.META.get("REMOTE_ADDR", "?"),
+            client_ip(request),
             exc,
         )
         return _error(401, "invalid signature")

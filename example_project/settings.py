@@ -79,6 +79,7 @@ THINKIFIC = {
     "APP_CLIENT_SECRET": env.str("THINKIFIC_APP_CLIENT_SECRET", default="") or None,
     "EVENT_RETENTION_DAYS": env.int("THINKIFIC_EVENT_RETENTION_DAYS", default=30),
     "DISPATCH": env.str("THINKIFIC_DISPATCH", default="sync"),
+    "PROCESSING_TIMEOUT": env.int("THINKIFIC_PROCESSING_TIMEOUT", default=300),
 }
 # Without THINKIFIC_API_BASE_URL, a DEBUG site talks to the fake Webhooks API
 # that example_project/urls.py mounts on the site itself: no Thinkific account needed.

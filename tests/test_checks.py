@@ -147,3 +147,8 @@ def test_api_timeout_must_be_positive_number_e008(settings):
 def test_insecure_targets_without_debug_warns_w002(settings):
     settings.DEBUG = False
     assert ids(settings, {**VALID, "ALLOW_INSECURE_TARGETS": True}) == {"django_thinkific.W002"}
+
+
+@pytest.mark.parametrize("header", ["X-Forwarded-For", 42, ""])
+def test_client_ip_header_must_be_a_meta_key_e011(settings, header):
+    assert ids(settings, {**VALID, "CLIENT_IP_HEADER": header}) == {"django_thinkific.E011"}

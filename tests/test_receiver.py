@@ -557,3 +557,22 @@ def test_one_receivers_database_error_does_not_break_the_next(client, django_use
     assert stored.status == "failed"
     assert IntegrityError.__name__ in stored.last_error
     assert "TransactionManagementError" not in stored.last_error
+
+
+def test_logged_address_ignores_forwarded_headers_unless_configured(client, caplog, thinkific):
+    spoofed = {"HTTP_X_FORWARDED_FOR": "198.51.100.7", "REMOTE_ADDR": "10.0.0.2"}
+    with caplog.at_level(logging.WARNING, logger="django_thinkific.webhooks"):
+        post_event(client, "order.created", secret="wrong", **spoofed)
+    assert "from 10.0.0.2" in caplog.text
+    assert "198.51.100.7" not in caplog.text
+    caplog.clear()
+    thinkific(CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR")
+    with caplog.at_level(logging.WARNING, logger="django_thinkific.webhooks"):
+        post_event(
+            client,
+            "order.created",
+            secret="wrong",
+            HTTP_X_FORWARDED_FOR="203.0.113.50, 198.51.100.7",
+            REMOTE_ADDR="10.0.0.2",
+        )
+    assert "from 198.51.100.7" in caplog.text  # the entry the site's own proxy added

@@ -43,7 +43,7 @@ def test_retention_setting_and_days_argument(thinkific):
     assert tasks.prune_received_events.apply(kwargs={"days": 4}).get() == 3
 
 
-def test_batches_are_single_statements_without_loading_rows(thinkific):
+def test_batches_are_pk_range_statements_without_loading_rows(thinkific):
     make(old=25, fresh=5)
     thinkific(PRUNE_BATCH_SIZE=10)
     loaded = []
@@ -53,11 +53,30 @@ def test_batches_are_single_statements_without_loading_rows(thinkific):
             assert tasks.prune_received_events.apply().get() == 25
     finally:
         post_delete.disconnect(sender=ReceivedEvent)
-    deletes = [q["sql"] for q in queries if q["sql"].startswith("DELETE")]
-    assert len(deletes) == 3  # 10 + 10 + 5
-    assert all("LIMIT" in sql and "IN (SELECT" in sql for sql in deletes)
-    assert not [q for q in queries if q["sql"].startswith("SELECT")]  # nothing read into Python
+    sql = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    deletes = [s for s in sql if s.startswith("DELETE")]
+    selects = [s for s in sql if s.startswith("SELECT")]
+    assert len(selects) == 1  # the id bounds: two numbers, not rows
+    assert len(deletes) == 4  # 3 pk ranges (10 + 10 + 5) and one empty catch-up pass
+    assert all('"id" >' in s and "LIMIT" not in s for s in deletes[:3])
+    assert "IN (SELECT" in deletes[3]
     assert loaded == []  # no model instance was built, even with a delete signal connected
+    assert ReceivedEvent.objects.count() == 5
+
+
+def test_stragglers_with_out_of_order_ids_are_pruned_too():
+    """An old event stored late (a higher id than fresh ones) is still pruned."""
+    make(old=3, fresh=4)
+    ReceivedEventFactory(received_at=timezone.now() - timedelta(days=90))  # highest id, oldest
+    assert tasks.prune_received_events.apply().get() == 4
+    assert ReceivedEvent.objects.count() == 4
+    assert not ReceivedEvent.objects.filter(received_at__lt=timezone.now() - timedelta(days=30))
+
+
+def test_nothing_to_prune_is_one_cheap_pass():
+    make(old=0, fresh=3)
+    assert tasks.prune_received_events.apply().get() == 0
+    assert ReceivedEvent.objects.count() == 3
 
 
 def test_command_reports_the_count():
