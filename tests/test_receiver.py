@@ -445,7 +445,7 @@ def test_celery_broker_down_keeps_event_pending_and_answers_200(client, thinkifi
         raise ConnectionRefusedError("[Errno 111] Connection refused")
 
     thinkific(DISPATCH="celery")
-    monkeypatch.setattr(tasks.process_event, "delay", broker_down)
+    monkeypatch.setattr(tasks.process_event, "apply_async", broker_down)
     event = sample_event("order.created")
     assert post_event(client, event).status_code == 200
     assert ReceivedEvent.objects.get().status == "pending"

@@ -22,6 +22,15 @@ from .envelope import Envelope, EnvelopeError, parse_envelope
 
 logger = logging.getLogger("django_thinkific.receiving")
 
+#: Publishing to the broker: two quick retries, then give up (the event stays
+#: pending and the recovery sweep queues it again).
+ENQUEUE_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.2,
+}
+
 
 class SignatureError(Exception):
     """The delivery is unsigned or signed with no key we accept."""
@@ -152,7 +161,8 @@ def enqueue(pk: int) -> bool:
     from ..tasks import process_event
 
     try:
-        process_event.delay(pk)
+        # Bounded: a delivery must be answered well within Thinkific's 5 s.
+        process_event.apply_async((pk,), retry=True, retry_policy=ENQUEUE_RETRY_POLICY)
     except Exception:  # any broker/transport error: keep answering 200
         logger.warning("Could not queue Thinkific event pk=%s; it stays pending", pk, exc_info=True)
         return False
