@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint pytest pytest-sqlite pytest-postgres wheel-check tox bench-sync bench-prune clean
+.PHONY: demo test lint pytest pytest-sqlite pytest-postgres wheel-check tox bench-sync bench-prune bench-receiver clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ bench-sync: $(STAMP)
 ## make bench-prune: prune 1,000,000 expired events on PostgreSQL under load (see bench/README.md)
 bench-prune: $(STAMP)
 	$(BIN)/python -m bench.prune_bench
+
+## make bench-receiver: receiver vs a bare-INSERT floor under gunicorn on PostgreSQL (bench/README.md)
+bench-receiver: $(STAMP)
+	$(BIN)/python -m bench.receiver_bench
 
 clean:
 	rm -rf $(VENV) .tox build dist *.egg-info .pytest_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.db import transaction
@@ -80,6 +81,7 @@ def webhook(request: HttpRequest) -> HttpResponse:
         logger.exception("Could not store a Thinkific delivery; answering 503 so it is retried")
         return _error(503, "event could not be stored, retry later")
     event = receipt.event
-    return JsonResponse(
+    body = json.dumps(
         {"id": event.event_id, "status": event.status, "duplicate": not receipt.created}
     )
+    return HttpResponse(body, content_type="application/json")

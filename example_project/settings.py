@@ -94,6 +94,9 @@ elif env.str("THINKIFIC_API_BASE_URL", default=""):
 if env.str("THINKIFIC_WEBHOOK_SECRETS", default=""):
     THINKIFIC["WEBHOOK_SECRETS"] = env.list("THINKIFIC_WEBHOOK_SECRETS")
 
+# Only for bench/receiver_bench.py: mounts the floor view (example_project/floor.py).
+BENCH_FLOOR = env.bool("BENCH_FLOOR", default=False)
+
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

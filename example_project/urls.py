@@ -10,6 +10,11 @@ urlpatterns = [
     path("thinkific/", include("django_thinkific.urls")),
 ]
 
+if settings.BENCH_FLOOR:
+    from .floor import floor
+
+    urlpatterns.append(path("bench/floor/", floor))
+
 if settings.FAKE_THINKIFIC_API:
     # The demo's stand-in for api.thinkific.com (see settings.FAKE_THINKIFIC_API).
     from django_thinkific.testing.fake_api import FakeThinkificAPI

@@ -118,26 +118,36 @@ def _receivers(signal: Signal) -> list[Callable[..., Any]]:
     return list(live)
 
 
+def _signals(topic: str) -> list[Signal]:
+    topic_signal = signal_for(topic)
+    return [webhook_received] if topic_signal is None else [webhook_received, topic_signal]
+
+
+def has_receivers(topic: str) -> bool:
+    """Whether any receiver would run for an event of ``topic``."""
+    return any(signal.has_listeners(ReceivedEvent) for signal in _signals(topic))
+
+
 def _send(event: ReceivedEvent, db: str) -> list[tuple[Any, BaseException]]:
     """Send ``webhook_received`` then the topic's signal; every receiver runs.
 
     Each receiver runs in its own savepoint, so one that breaks the
     transaction (a database error on PostgreSQL) does not make the receivers
-    after it fail too.
+    after it fail too. A lone receiver needs no savepoint of its own: the
+    surrounding transaction already isolates it, and nothing runs after it.
     """
     kwargs = {"event": event, "topic": event.topic, "payload": event.payload}
-    signals = [webhook_received]
-    topic_signal = signal_for(event.topic)
-    if topic_signal is not None:
-        signals.append(topic_signal)
+    calls = [(signal, r) for signal in _signals(event.topic) for r in _receivers(signal)]
     failures: list[tuple[Any, BaseException]] = []
-    for signal in signals:
-        for receiver in _receivers(signal):
-            try:
+    for signal, receiver in calls:
+        try:
+            if len(calls) == 1:
+                receiver(signal=signal, sender=ReceivedEvent, **kwargs)
+            else:
                 with transaction.atomic(using=db):
                     receiver(signal=signal, sender=ReceivedEvent, **kwargs)
-            except Exception as exc:
-                failures.append((receiver, exc))
+        except Exception as exc:
+            failures.append((receiver, exc))
     return failures
 
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import DatabaseError, DataError, IntegrityError, router, transaction
+from django.db import DatabaseError, DataError, IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from ..conf import get_settings
@@ -62,12 +62,16 @@ def verify_signature(body: bytes, signature: str | None, secrets: Iterable[str])
         raise SignatureError("wrong" if signature else "missing")
 
 
-def store(envelope: Envelope, *, site: str, header_topic: str, claim: bool) -> Receipt:
+def store(
+    envelope: Envelope, *, site: str, header_topic: str, claim: bool, done: bool = False
+) -> Receipt:
     """Insert the event, or find the row an earlier delivery stored.
 
     Relies on the unique constraint, not a read-then-write: of two racing
     inserts exactly one succeeds, and the other reads the winner's row.
-    With ``claim`` the new row is born claimed for processing by this process.
+    With ``claim`` the new row is born claimed for processing by this process;
+    with ``done`` (no receiver is connected, so there is nothing to run) it is
+    born processed, and this one INSERT is the whole of the database work.
     """
     now = timezone.now()
     event = ReceivedEvent(
@@ -84,9 +88,17 @@ def store(envelope: Envelope, *, site: str, header_topic: str, claim: bool) -> R
         attempts=1 if claim else 0,
         last_attempt_at=now if claim else None,
     )
+    if done:
+        event.status = ReceivedEvent.Status.PROCESSED
+        event.processed_at = now
     db = router.db_for_write(ReceivedEvent)
     try:
-        with transaction.atomic(using=db):
+        if connections[db].in_atomic_block:
+            # Inside a caller's transaction a failed INSERT must not poison it.
+            with transaction.atomic(using=db):
+                event.save(force_insert=True, using=db)
+        else:
+            # One autocommit statement is atomic by itself: no BEGIN/COMMIT round trips.
             event.save(force_insert=True, using=db)
         return Receipt(event, created=True)
     except IntegrityError:
@@ -124,7 +136,11 @@ def receive(
     envelope = parse_envelope(body)
     sync = conf.dispatch != "celery"
     receipt = store(
-        envelope, site=_header(site, 255), header_topic=_header(header_topic, 100), claim=sync
+        envelope,
+        site=_header(site, 255),
+        header_topic=_header(header_topic, 100),
+        claim=sync,
+        done=sync and not processing.has_receivers(envelope.topic),
     )
     try:
         dispatch(receipt, sync=sync)
@@ -139,7 +155,8 @@ def dispatch(receipt: Receipt, *, sync: bool) -> None:
     event = receipt.event
     if sync:
         if receipt.created:
-            processing.run_claimed(event)  # born claimed by store()
+            if event.status == ReceivedEvent.Status.PENDING:
+                processing.run_claimed(event)  # born claimed by store()
         elif processing.needs_processing(event):
             if processing.process(event) is None:
                 raise InFlight(event.event_id)  # a racing retry claimed it first
