@@ -103,6 +103,17 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 
     messages.extend(_check_base_url(raw.get("API_BASE_URL", DEFAULTS["API_BASE_URL"])))
 
+    for key in ("API_KEY", "APP_CLIENT_SECRET"):
+        value = raw.get(key)
+        if isinstance(value, str) and value != value.strip():
+            messages.append(
+                Warning(
+                    f"THINKIFIC[{key!r}] has leading or trailing whitespace; it is ignored.",
+                    hint="A key pasted with a newline; remove it from the setting or .env.",
+                    id="django_thinkific.W003",
+                )
+            )
+
     timeout = raw.get("API_TIMEOUT", DEFAULTS["API_TIMEOUT"])
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         messages.append(

@@ -240,6 +240,12 @@ class ThinkificClient:
                     f"Thinkific could not be reached at {self.base_url} (connection failed)"
                 )
                 retry = idempotent
+            except requests.RequestException as exc:
+                # Anything else requests refuses (e.g. an invalid header): its message
+                # may quote the Authorization header, so only its type is kept.
+                raise APIConnectionError(
+                    f"Thinkific could not be called at {self.base_url} ({type(exc).__name__})"
+                ) from None
             else:
                 if response.status_code < 400:
                     return self._json(response)

@@ -38,7 +38,10 @@ DEFAULTS: dict[str, Any] = {
     "PROCESSING_TIMEOUT": 300,
     "PRUNE_BATCH_SIZE": 5000,
     "CLIENT_IP_HEADER": None,
-    "REST_PERMISSION_CLASSES": ("rest_framework.permissions.IsAdminUser",),
+    "REST_PERMISSION_CLASSES": (
+        "rest_framework.permissions.IsAdminUser",
+        "django_thinkific.api.permissions.ModelPermissions",
+    ),
 }
 
 DISPATCH_CHOICES = ("sync", "celery")
@@ -65,13 +68,15 @@ class ThinkificSettings:
 
     @property
     def api_key(self) -> str | None:
+        # Stripped: a key pasted with a newline would otherwise break (and be
+        # quoted in) requests' header validation error.
         value = self.raw.get("API_KEY")
-        return value if isinstance(value, str) and value else None
+        return value.strip() or None if isinstance(value, str) else None
 
     @property
     def app_client_secret(self) -> str | None:
         value = self.raw.get("APP_CLIENT_SECRET")
-        return value if isinstance(value, str) and value else None
+        return value.strip() or None if isinstance(value, str) else None
 
     @property
     def webhook_secrets(self) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ without a round trip, and the fake enforces exactly the same rules.
 
 from __future__ import annotations
 
+import socket
 from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,11 +36,7 @@ def target_url_error(url: Any, *, allow_insecure: bool = False) -> str | None:
         return None
     if parts.scheme != "https":
         return "is not valid"
-    try:
-        ip_address(host)
-    except ValueError:
-        pass
-    else:
+    if _is_ip_address(host):
         return "is not valid"
     if "." not in host or host.endswith(".thinkific.com") or host == "thinkific.com":
         return "is not valid"
@@ -55,3 +52,18 @@ def _is_loopback(host: str) -> bool:
         return ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _is_ip_address(host: str) -> bool:
+    """Any IP address, including the shorthand forms C resolvers accept (127.1, 0x7f.1)."""
+    try:
+        ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return True
+    try:
+        socket.inet_aton(host)
+    except OSError:
+        return False
+    return True

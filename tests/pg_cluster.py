@@ -227,6 +227,40 @@ class ThrowawayCluster:
                     atexit.unregister(self.stop)
                 self._atexit_registered = False
 
+    def stop_server(self) -> None:
+        """Stop the postmaster (``pg_ctl stop -m fast``), keeping the data directory.
+
+        For fault tests: clients are disconnected, committed data survives,
+        and :meth:`start_server` brings the same cluster back on the same port.
+        """
+        if not self._started or self.data_dir is None:
+            raise PostgresUnavailable("the cluster is not started")
+        result = self._run(
+            [
+                self._tool("pg_ctl"),
+                "stop",
+                "-D",
+                str(self.data_dir),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                "20",
+            ]
+        )
+        if result.returncode != 0:
+            raise PostgresUnavailable(
+                "pg_ctl stop failed: " + _one_line(result.stderr or result.stdout)
+            )
+
+    def start_server(self) -> None:
+        """Start the postmaster again after :meth:`stop_server` (``pg_ctl start -w``)."""
+        if not self._started or self.data_dir is None:
+            raise PostgresUnavailable("the cluster is not started")
+        error = self._pg_ctl_start()
+        if error is not None:
+            raise PostgresUnavailable(error)
+
     def __enter__(self) -> ThrowawayCluster:
         self.start()
         return self

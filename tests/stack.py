@@ -81,6 +81,15 @@ class Service:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
+    def children(self) -> list[int]:
+        """Pids of this process's direct children (gunicorn's workers, for one)."""
+        pid = self.process.pid
+        try:
+            text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+        except OSError:
+            return []
+        return [int(child) for child in text.split()]
+
 
 class ThrowawayRedis:
     def __init__(self) -> None:
@@ -121,6 +130,13 @@ class ThrowawayRedis:
         wait_for(self._pong, timeout=15, what="redis-server", log=self.service.log)
         return self.url
 
+    def stop_server(self) -> None:
+        """Stop redis-server but keep its port and directory: :meth:`start` brings it back."""
+        if self.service:
+            self.service.stop()
+            self.service = None
+        wait_for(lambda: not self._pong(), timeout=10, what="redis-server shutdown")
+
     def stop(self) -> None:
         if self.service:
             self.service.stop()
@@ -152,7 +168,10 @@ class ExampleStack:
         self.url = f"http://127.0.0.1:{self.port}"
         self.services: list[Service] = []
 
-    def start_web(self, *, workers: int = 2, timeout: int = 30) -> Service:
+    def start_web(
+        self, *, workers: int = 2, timeout: int = 30, env: dict[str, str] | None = None
+    ) -> Service:
+        """gunicorn on :attr:`url`; ``env`` adds variables for this process only."""
         args = [
             sys.executable,
             "-m",
@@ -165,7 +184,7 @@ class ExampleStack:
             "--timeout",
             str(timeout),
         ]
-        web = Service("web", args, self.env, self.workdir)
+        web = Service("web", args, {**self.env, **(env or {})}, self.workdir)
         self.services.append(web)
 
         def up() -> bool:
@@ -178,7 +197,8 @@ class ExampleStack:
         wait_for(up, timeout=30, what="gunicorn", log=web.log)
         return web
 
-    def start_worker(self, *, concurrency: int = 2) -> Service:
+    def start_worker(self, *, concurrency: int = 2, env: dict[str, str] | None = None) -> Service:
+        """A Celery worker; ``env`` adds variables for this process only."""
         args = [
             sys.executable,
             "-m",
@@ -198,12 +218,26 @@ class ExampleStack:
             "--hostname",
             f"stack-{len(self.services)}@%h",
         ]
-        worker = Service("worker", args, self.env, self.workdir)
+        worker = Service("worker", args, {**self.env, **(env or {})}, self.workdir)
         self.services.append(worker)
         wait_for(
             lambda: " ready." in worker.log_text(), timeout=60, what="celery worker", log=worker.log
         )
         return worker
+
+    def manage(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``manage.py <args>`` with the stack's environment (plus ``env``)."""
+        return subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            env={**self.env, **(env or {})},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def stop(self) -> None:
         for service in reversed(self.services):

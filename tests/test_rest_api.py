@@ -42,9 +42,21 @@ class ReadOnly(BasePermission):
         return request.method in SAFE_METHODS
 
 
+def grant_all(user):
+    """An operator: staff with every permission of the app (the REST API checks them)."""
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="django_thinkific")
+    )
+    return user
+
+
 @pytest.fixture
 def staff():
-    return get_user_model().objects.create_user("staff", password="staff-pw", is_staff=True)
+    return grant_all(
+        get_user_model().objects.create_user("staff", password="staff-pw", is_staff=True)
+    )
 
 
 @pytest.fixture
@@ -710,3 +722,42 @@ def test_process_again_skips_an_event_being_processed_right_now(api):
     assert response.status_code == 200
     assert (response.json()["processed"], response.json()["skipped"]) == (0, 1)
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("codenames", "method", "name", "args", "allowed"),
+    [
+        ((), "get", "subscription-list", (), False),
+        (("view_subscription",), "get", "subscription-list", (), True),
+        (("view_subscription",), "post", "subscription-sync", (), False),
+        (("view_subscription", "change_subscription"), "post", "subscription-sync", (), True),
+        (("view_subscription",), "delete", "subscription-detail", ("sub",), False),
+        (("view_receivedevent",), "get", "event-list", (), True),
+        (("view_receivedevent",), "post", "event-process-again", ("event",), False),
+        (
+            ("view_receivedevent", "change_receivedevent"),
+            "post",
+            "event-process-again",
+            ("event",),
+            True,
+        ),
+    ],
+)
+def test_model_permissions_per_action(fake_api, codenames, method, name, args, allowed):
+    """Staff status alone is not enough: each action needs the admin's permission."""
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user("limited", password="pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client = APIClient()
+    client.force_authenticate(user)
+    objects = {
+        "sub": SubscriptionFactory().pk,
+        "event": ReceivedEventFactory(status="failed", attempts=1).pk,
+    }
+    url = reverse(f"django_thinkific:{name}", args=[objects[a] for a in args])
+    response = getattr(client, method)(url, format="json")
+    if allowed:
+        assert response.status_code < 400, response.content
+    else:
+        assert response.status_code == 403

@@ -20,7 +20,8 @@ from django.db.models import QuerySet
 from rest_framework import routers, status, viewsets
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -46,6 +47,28 @@ from .serializers import (
 logger = logging.getLogger("django_thinkific.api")
 
 
+class BrowserSafeBasicAuthentication(BasicAuthentication):
+    """HTTP Basic, except on unsafe requests a browser marks as coming from another site.
+
+    A browser that once answered the Basic prompt resends the credentials by
+    itself, also on a form another site makes it submit; Basic has no CSRF
+    token, so such a request (``Sec-Fetch-Site`` cross-site/same-site, or an
+    ``Origin`` of another host) is refused. Scripts and curl send neither.
+    """
+
+    def authenticate(self, request: Request) -> Any:
+        result = super().authenticate(request)
+        if result is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
+            site = request.headers.get("Sec-Fetch-Site", "")
+            origin = request.headers.get("Origin")
+            foreign_origin = origin is not None and origin not in (
+                f"{request.scheme}://{request.get_host()}",
+            )
+            if site in ("cross-site", "same-site") or foreign_origin:
+                raise PermissionDenied("Cross-site request refused.")
+        return result
+
+
 class ThinkificAPIMixin:
     """What every view of the API shares: auth, permissions and the error mapping.
 
@@ -54,7 +77,9 @@ class ThinkificAPIMixin:
     a browser session still works, with DRF's CSRF check on unsafe methods.
     """
 
-    authentication_classes = (BasicAuthentication, SessionAuthentication)
+    authentication_classes = (BrowserSafeBasicAuthentication, SessionAuthentication)
+    # JSON only: an HTML form from another site cannot produce a JSON body.
+    parser_classes = (JSONParser,)
     filter_backends: tuple[Any, ...] = ()
     #: Actions where a 404 from Thinkific cannot mean "this webhook is gone".
     upstream_404_actions: frozenset[str] = frozenset({"sync"})

@@ -1,10 +1,33 @@
-"""How a site reacts to Thinkific events: plain functions connected by topic."""
+"""How a site reacts to Thinkific events: plain functions connected by topic.
+
+``SHOP_SLOW_RECEIVER_SECONDS`` (environment, seconds, may be fractional; unset
+or ``0``: off) connects one more receiver, to ``webhook_received``, that makes
+every event's receivers that much slower. It exists for the fault tests
+(``tests/test_faults.py``): a process killed mid-handler, a slow handler with
+``THINKIFIC_DISPATCH=celery``. Read once at start-up; when off nothing extra is
+connected.
+"""
 
 import logging
+import os
+import time
 
-from django_thinkific.signals import receiver_for
+from django_thinkific.signals import receiver_for, webhook_received
 
 logger = logging.getLogger("example_project.shop")
+
+SLOW_RECEIVER_SECONDS = float(os.environ.get("SHOP_SLOW_RECEIVER_SECONDS") or 0)
+
+
+def slow_down(sender, event, topic, payload, **kwargs):
+    """Sleep ``SLOW_RECEIVER_SECONDS`` for every event (connected only when it is set)."""
+    logger.info("slow receiver: sleeping %gs for event %s", SLOW_RECEIVER_SECONDS, event.event_id)
+    time.sleep(SLOW_RECEIVER_SECONDS)
+    logger.info("slow receiver: done with event %s", event.event_id)
+
+
+if SLOW_RECEIVER_SECONDS > 0:
+    webhook_received.connect(slow_down, dispatch_uid="example_project.shop.slow_down")
 
 
 @receiver_for("enrollment.completed")
