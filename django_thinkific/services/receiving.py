@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.db import DatabaseError, DataError, IntegrityError, connections, router, transaction
 from django.utils import timezone
@@ -97,7 +98,7 @@ def store(
         if connection.in_atomic_block:
             # Inside a caller's transaction a failed INSERT must not poison it.
             with transaction.atomic(using=db):
-                event.save(force_insert=True, using=db)
+                inserted = _insert(event, db)
         elif claim and not done and connection.vendor == "postgresql":
             # Committed (visible to every other connection) before the receivers
             # run, but without waiting for the WAL flush: the outcome's commit,
@@ -106,13 +107,14 @@ def store(
             # before it means no 200 was sent, so Thinkific retries.
             with transaction.atomic(using=db), connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                event.save(force_insert=True, using=db)
+                inserted = _insert(event, db)
         else:
             # One autocommit statement is atomic by itself: no BEGIN/COMMIT round trips.
-            event.save(force_insert=True, using=db)
-        return Receipt(event, created=True)
+            inserted = _insert(event, db)
+        if inserted:
+            return Receipt(event, created=True)
     except IntegrityError:
-        pass  # stored by an earlier delivery (or a racing twin): read it below
+        pass  # the ORM fallback met the unique constraint: read the row below
     except DataError as exc:
         raise EnvelopeError("the event contains data the database cannot store") from exc
     except DatabaseError as exc:
@@ -125,6 +127,49 @@ def store(
         # Not a duplicate: some other constraint refused the data itself.
         raise EnvelopeError("the event contains data the database cannot store")
     return Receipt(existing, created=False)
+
+
+_INSERT_FIELDS = [f for f in ReceivedEvent._meta.concrete_fields if not f.primary_key]
+
+
+@lru_cache(maxsize=8)
+def _insert_sql(vendor: str, db: str) -> str:
+    connection = connections[db]
+    quote = connection.ops.quote_name
+    opts = ReceivedEvent._meta
+    columns = ", ".join(quote(f.column) for f in _INSERT_FIELDS)
+    values = ", ".join(["%s"] * len(_INSERT_FIELDS))
+    return (
+        f"INSERT INTO {quote(opts.db_table)} ({columns}) VALUES ({values}) "  # noqa: S608
+        f"ON CONFLICT ({quote(opts.get_field('event_id').column)}) DO NOTHING "
+        f"RETURNING {quote(opts.pk.column)}"
+    )
+
+
+def _insert(event: ReceivedEvent, db: str) -> bool:
+    """Store ``event``; ``False`` when its ``event_id`` is already stored.
+
+    One precompiled ``INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING id``:
+    the unique constraint decides, a retry raises nothing, and the ORM's
+    per-call SQL compilation (a third of the request's CPU in the profile) is
+    skipped. Values go through each field's own ``get_db_prep_save``, exactly
+    as ``Model.save()`` would send them. Backends that cannot return rows from
+    an INSERT use ``Model.save()`` (an ``IntegrityError`` then means "stored").
+    """
+    connection = connections[db]
+    if not connection.features.can_return_rows_from_bulk_insert:
+        event.save(force_insert=True, using=db)
+        return True
+    params = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in _INSERT_FIELDS]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(connection.vendor, db), params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    event.pk = row[0]
+    event._state.adding = False
+    event._state.db = db
+    return True
 
 
 def _header(value: str, limit: int) -> str:
