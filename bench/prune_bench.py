@@ -131,9 +131,9 @@ def main() -> int:
     from django.conf import settings
 
     settings.configure(USE_TZ=True)  # the load generator builds sample events
+    from bench.common import start_gunicorn
     from bench.loadgen import run_load
     from tests.pg_cluster import ThrowawayCluster
-    from tests.stack import free_port, wait_for
 
     print(
         f"# prune benchmark, {time.strftime('%Y-%m-%d')}, {platform.node()}, "
@@ -165,35 +165,7 @@ def main() -> int:
         assert count(dsn) == args.fresh
         print(f"floor: raw DELETE ... WHERE received_at < cutoff: {raw:.2f} s")
 
-        port = free_port()
-        web = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "example_project.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        import socket
-
-        def up() -> bool:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return True
-            except OSError:
-                return False
-
-        wait_for(up, timeout=30, what="gunicorn")
+        web, port = start_gunicorn(env, workers=2)
         url = f"http://127.0.0.1:{port}/thinkific/webhooks/"
         quiet = run_load(url, KEY, concurrency=4, max_requests=1500, max_seconds=20)
         print(f"receiver, no prune running:   {quiet.summary()}")

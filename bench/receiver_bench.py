@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import time
@@ -42,12 +41,12 @@ def main() -> int:
 
     settings.configure(USE_TZ=True)
     from bench.aioload import build, run
+    from bench.common import start_gunicorn
     from bench.prune_bench import env_for, psql
     from django_thinkific.samples import sample_event
     from django_thinkific.signing import compute_signature
     from example_project.floor import TABLE_SQL
     from tests.pg_cluster import ThrowawayCluster
-    from tests.stack import free_port, wait_for
 
     print(
         f"# receiver benchmark, {time.strftime('%Y-%m-%d')}, {platform.node()}, "
@@ -75,36 +74,7 @@ def main() -> int:
             timeout=300,
         )
         psql(dsn, TABLE_SQL)
-        port = free_port()
-        web = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "example_project.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--log-level",
-                "warning",
-                "--backlog",
-                "2048",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-        def up() -> bool:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return True
-            except OSError:
-                return False
-
-        wait_for(up, timeout=30, what="gunicorn")
+        web, port = start_gunicorn(env, workers=args.workers, extra=("--backlog", "2048"))
 
         def requests_for(path: str, n: int) -> list[bytes]:
             out = []

@@ -27,6 +27,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def port_open(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port``."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def find_redis() -> str | None:
     return shutil.which("redis-server") or (
         "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
@@ -187,14 +196,7 @@ class ExampleStack:
         web = Service("web", args, {**self.env, **(env or {})}, self.workdir)
         self.services.append(web)
 
-        def up() -> bool:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return True
-            except OSError:
-                return False
-
-        wait_for(up, timeout=30, what="gunicorn", log=web.log)
+        wait_for(lambda: port_open(self.port), timeout=30, what="gunicorn", log=web.log)
         return web
 
     def start_worker(self, *, concurrency: int = 2, env: dict[str, str] | None = None) -> Service:
