@@ -808,3 +808,30 @@ def test_configured_header_missing_or_oversized(client, caplog, thinkific):
     (record,) = [r for r in caplog.records if r.name == "django_thinkific.webhooks"]
     assert "9" * 100 in record.getMessage()
     assert "9" * 101 not in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("headers", "trusted", "allowed"),
+    [
+        ({"HTTP_ORIGIN": "http://testserver"}, [], True),  # the site itself
+        ({"HTTP_ORIGIN": "https://ops.example.net"}, ["https://ops.example.net"], True),
+        ({"HTTP_ORIGIN": "https://ops.example.net"}, [], False),
+        ({"HTTP_SEC_FETCH_SITE": "same-origin"}, [], True),
+        ({"HTTP_SEC_FETCH_SITE": "cross-site"}, [], False),
+        ({}, [], True),  # curl, scripts
+    ],
+)
+def test_basic_requests_follow_djangos_origin_rules(fake_api, settings, headers, trusted, allowed):
+    """Same-origin and CSRF_TRUSTED_ORIGINS clients keep working with Basic; others are refused."""
+    settings.CSRF_TRUSTED_ORIGINS = trusted
+    _operator(get_user_model().objects.create_user("ops", password="ops-pw", is_staff=True))
+    response = Client().post(
+        reverse("django_thinkific:subscription-sync"),
+        "{}",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=basic("ops", "ops-pw"),
+        **headers,
+    )
+    assert (response.status_code == 200) is allowed, response.content
+    if not allowed:
+        assert response.status_code == 403

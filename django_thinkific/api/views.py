@@ -52,21 +52,30 @@ class BrowserSafeBasicAuthentication(BasicAuthentication):
 
     A browser that once answered the Basic prompt resends the credentials by
     itself, also on a form another site makes it submit; Basic has no CSRF
-    token, so such a request (``Sec-Fetch-Site`` cross-site/same-site, or an
-    ``Origin`` of another host) is refused. Scripts and curl send neither.
+    token. So an unsafe Basic request with an ``Origin`` must pass Django's own
+    CSRF origin check (the site's host, ``CSRF_TRUSTED_ORIGINS``, the proxy
+    settings), and one without an ``Origin`` must not be marked
+    ``Sec-Fetch-Site: cross-site``. Scripts and curl send neither header.
     """
 
     def authenticate(self, request: Request) -> Any:
         result = super().authenticate(request)
         if result is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
-            site = request.headers.get("Sec-Fetch-Site", "")
-            origin = request.headers.get("Origin")
-            foreign_origin = origin is not None and origin not in (
-                f"{request.scheme}://{request.get_host()}",
-            )
-            if site in ("cross-site", "same-site") or foreign_origin:
+            django_request = request._request
+            if "HTTP_ORIGIN" in django_request.META:
+                allowed = _origin_verified(django_request)
+            else:
+                allowed = request.headers.get("Sec-Fetch-Site") != "cross-site"
+            if not allowed:
                 raise PermissionDenied("Cross-site request refused.")
         return result
+
+
+def _origin_verified(request: Any) -> bool:
+    """Django's CSRF origin check (``CsrfViewMiddleware._origin_verified``, Django 4.0+)."""
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    return CsrfViewMiddleware(lambda r: None)._origin_verified(request)
 
 
 class ThinkificAPIMixin:

@@ -153,11 +153,15 @@ def _insert(event: ReceivedEvent, db: str) -> bool:
     the unique constraint decides, a retry raises nothing, and the ORM's
     per-call SQL compilation (a third of the request's CPU in the profile) is
     skipped. Values go through each field's own ``get_db_prep_save``, exactly
-    as ``Model.save()`` would send them. Backends that cannot return rows from
-    an INSERT use ``Model.save()`` (an ``IntegrityError`` then means "stored").
+    as ``Model.save()`` would send them. Other backends (MariaDB, MySQL, old
+    SQLite) use ``Model.save()``; an ``IntegrityError`` then means "stored".
     """
     connection = connections[db]
-    if not connection.features.can_return_rows_from_bulk_insert:
+    features = connection.features
+    if not (
+        features.can_return_rows_from_bulk_insert
+        and features.supports_update_conflicts_with_target  # ON CONFLICT (col): PostgreSQL, SQLite
+    ):
         event.save(force_insert=True, using=db)
         return True
     params = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in _INSERT_FIELDS]
@@ -211,10 +215,12 @@ def dispatch(receipt: Receipt, *, sync: bool) -> None:
     if sync:
         if receipt.created:
             # Born claimed by store() (or born processed: nothing to run). None
-            # only if the claim was taken over before the outcome was recorded.
+            # only if another process took the claim over before the outcome was
+            # recorded: that process answers for the event, so this delivery gets
+            # 503 (Thinkific retries) rather than a 200 no synchronous commit backs.
             pending = event.status == ReceivedEvent.Status.PENDING
             if pending and processing.run_claimed(event) is None:
-                flush_wal()
+                raise InFlight(event.event_id)
         elif processing.needs_processing(event):
             if processing.process(event) is None:
                 raise InFlight(event.event_id)  # a racing retry claimed it first
@@ -225,19 +231,6 @@ def dispatch(receipt: Receipt, *, sync: bool) -> None:
         pk = event.pk
         db = router.db_for_write(ReceivedEvent)
         transaction.on_commit(lambda: enqueue(pk), using=db)
-
-
-def flush_wal(db: str | None = None) -> None:
-    """Make every commit so far durable (a synchronous commit that writes WAL).
-
-    Needed only when no synchronous commit followed the event's INSERT, which
-    happens when its claim was taken over before the outcome was recorded.
-    """
-    db = db or router.db_for_write(ReceivedEvent)
-    connection = connections[db]
-    if connection.vendor == "postgresql":
-        with transaction.atomic(using=db), connection.cursor() as cursor:
-            cursor.execute("SELECT txid_current()")
 
 
 def enqueue(pk: int) -> bool:
