@@ -111,13 +111,23 @@ class SubscriptionAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Subscription]
     ) -> None:
         for sub in queryset:
+            # "Test event for ...": the admin capitalises a message's first letter,
+            # which would misspell a topic name put first.
             try:
                 result = send_test_event(sub)
             except ThinkificAPIError as exc:
-                self.message_user(request, f"{sub}: {exc}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("Test event for %(sub)s: %(error)s") % {"sub": sub, "error": exc},
+                    messages.ERROR,
+                )
                 continue
             level = messages.SUCCESS if result.ok else messages.ERROR
-            self.message_user(request, f"{sub}: {result.describe()}", level)
+            self.message_user(
+                request,
+                _("Test event for %(sub)s: %(result)s") % {"sub": sub, "result": result.describe()},
+                level,
+            )
 
     # --- sync -----------------------------------------------------------------------------
 
