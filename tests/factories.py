@@ -38,3 +38,13 @@ class ReceivedEventFactory(DjangoModelFactory):
     payload = factory.LazyAttribute(lambda o: {"id": 19796, "topic": o.topic})
     status = ReceivedEvent.Status.PENDING
     received_at = factory.LazyFunction(timezone.now)
+
+
+def grant_all(user):
+    """An operator: a user with every permission of the app (the admin and REST API check them)."""
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="django_thinkific")
+    )
+    return user

@@ -17,7 +17,7 @@ from django_thinkific.models import ReceivedEvent, Subscription
 from django_thinkific.signals import webhook_received
 from django_thinkific.testing import capture_events, sign
 from tests import settings as test_settings
-from tests.factories import ReceivedEventFactory, SubscriptionFactory
+from tests.factories import ReceivedEventFactory, SubscriptionFactory, grant_all
 
 pytestmark = pytest.mark.django_db
 
@@ -40,16 +40,6 @@ class ReadOnly(BasePermission):
 
     def has_permission(self, request, view):
         return request.method in SAFE_METHODS
-
-
-def grant_all(user):
-    """An operator: staff with every permission of the app (the REST API checks them)."""
-    from django.contrib.auth.models import Permission
-
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="django_thinkific")
-    )
-    return user
 
 
 @pytest.fixture

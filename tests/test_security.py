@@ -26,7 +26,7 @@ from django_thinkific.services.envelope import MAX_JSON_DEPTH
 from django_thinkific.services.subscriptions import get_client
 from django_thinkific.testing import capture_events, post_event, sample_event, sign
 from django_thinkific.testing.fake_api import FakeThinkificAPI
-from tests.factories import ReceivedEventFactory, SubscriptionFactory
+from tests.factories import ReceivedEventFactory, SubscriptionFactory, grant_all
 from tests.settings import API_KEY, APP_SECRET
 
 pytestmark = pytest.mark.django_db
@@ -94,7 +94,7 @@ def debug_client(settings):
 
 @pytest.fixture
 def staff_api():
-    user = _operator(get_user_model().objects.create_user("ops", password="ops-pw", is_staff=True))
+    user = grant_all(get_user_model().objects.create_user("ops", password="ops-pw", is_staff=True))
     client = APIClient()
     client.force_login(user)
     return client
@@ -105,16 +105,6 @@ def target():
     """Intercepts HTTP to target URLs (send-test); an unregistered URL is refused and recorded."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
-
-
-def _operator(user):
-    """Staff with every permission of the app, as an operator role has."""
-    from django.contrib.auth.models import Permission
-
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="django_thinkific")
-    )
-    return user
 
 
 def staff_with(*codenames: str):
@@ -283,7 +273,7 @@ def test_rest_unsafe_methods_need_the_csrf_token_with_a_session(fake_api, method
     fake_api.add_webhook("order.created", TARGET, id=sub.thinkific_id)
     event = ReceivedEventFactory(status="failed", attempts=1)
     staff_api = APIClient(enforce_csrf_checks=True)
-    staff_api.force_login(_operator(staff_with()))
+    staff_api.force_login(grant_all(staff_with()))
     args = {"sub": [sub.pk], "event": [event.pk], None: []}[obj]
     url = reverse(f"django_thinkific:{name}", args=args)
     data = {"topic": "user.signup", "target_url": TARGET}
@@ -318,7 +308,7 @@ def test_a_cross_site_form_post_riding_on_basic_credentials_is_refused(fake_api,
     Expected: an unsafe request a browser marks as cross-site (``Origin``,
     ``Sec-Fetch-Site``) is refused like a session request without a token.
     """
-    _operator(get_user_model().objects.create_user("ops", password="ops-pw", is_staff=True))
+    grant_all(get_user_model().objects.create_user("ops", password="ops-pw", is_staff=True))
     browser = Client(enforce_csrf_checks=True)
     response = browser.post(
         reverse(f"django_thinkific:{name}"),
@@ -527,7 +517,7 @@ def test_debug_500_page_of_the_receiver_shows_no_secret(
 def test_debug_500_page_of_the_rest_api_shows_no_api_key(settings, fake_api, monkeypatch, caplog):
     """A bug while reading Thinkific's answer: the client's frames are shown, not its key."""
     settings.DEBUG = True
-    _operator(get_user_model().objects.create_user("ops", password="ops-pw", is_staff=True))
+    grant_all(get_user_model().objects.create_user("ops", password="ops-pw", is_staff=True))
 
     def broken(response):
         raise RuntimeError("a bug reading Thinkific's answer")
@@ -824,7 +814,7 @@ def test_configured_header_missing_or_oversized(client, caplog, thinkific):
 def test_basic_requests_follow_djangos_origin_rules(fake_api, settings, headers, trusted, allowed):
     """Same-origin and CSRF_TRUSTED_ORIGINS clients keep working with Basic; others are refused."""
     settings.CSRF_TRUSTED_ORIGINS = trusted
-    _operator(get_user_model().objects.create_user("ops", password="ops-pw", is_staff=True))
+    grant_all(get_user_model().objects.create_user("ops", password="ops-pw", is_staff=True))
     response = Client().post(
         reverse("django_thinkific:subscription-sync"),
         "{}",
