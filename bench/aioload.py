@@ -8,8 +8,9 @@ Bounded by a request count and a time limit.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -29,6 +30,13 @@ class Result:
     @property
     def rps(self) -> float:
         return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.latencies)} requests, {self.rps:.0f} req/s, "
+            f"p50 {self.pct(50) * 1000:.1f} ms, p99 {self.pct(99) * 1000:.1f} ms, "
+            f"statuses {self.statuses}, errors {self.errors}"
+        )
 
 
 def build(host: str, port: int, path: str, body: bytes, headers: dict[str, str]) -> bytes:
@@ -59,7 +67,12 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
 
 
 async def _run(
-    host: str, port: int, requests: Sequence[bytes], concurrency: int, max_seconds: float
+    host: str,
+    port: int,
+    requests: Iterable[bytes],
+    concurrency: int,
+    max_seconds: float,
+    stop: threading.Event | None,
 ) -> Result:
     result = Result()
     queue = iter(requests)
@@ -68,7 +81,7 @@ async def _run(
     async def connection() -> None:
         reader = writer = None
         for raw in queue:
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or (stop is not None and stop.is_set()):
                 return
             try:
                 start = time.perf_counter()  # includes connecting, as a new client would
@@ -96,6 +109,14 @@ async def _run(
 
 
 def run(
-    host: str, port: int, requests: Sequence[bytes], *, concurrency: int, max_seconds: float = 60
+    host: str,
+    port: int,
+    requests: Iterable[bytes],
+    *,
+    concurrency: int,
+    max_seconds: float = 60,
+    stop: threading.Event | None = None,
 ) -> Result:
-    return asyncio.run(_run(host, port, requests, concurrency, max_seconds))
+    """Send ``requests`` (any iterable: a generator builds them as they are needed)
+    until they run out, ``max_seconds`` pass, or ``stop`` is set."""
+    return asyncio.run(_run(host, port, requests, concurrency, max_seconds, stop))

@@ -28,7 +28,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-KEY = "bench-key"
+from bench.aioload import run  # noqa: E402  (after the path: runnable as a script too)
+from bench.common import deliveries, env_for, migrated_postgres, psql, serving  # noqa: E402
+
+#: Deliveries during the prune: the example's order receiver runs for each.
+TOPIC = "order.created"
+
 # Ids and received_at rise together, as they do when events are stored as they
 # arrive: expired events spread over days 60..31 ago, fresh ones over the last day.
 FILL_SQL = """
@@ -42,13 +47,6 @@ SELECT 'b' || g::text, 'order.created', 'order', 'created', '3', 'acme-academy',
        'processed', %(first)s + (g - %(start)s) * interval '%(step)s', 1, ''
 FROM generate_series(%(start)s, %(stop)s) AS g
 """
-
-
-def psql(dsn: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def load(dsn: str, expired: int, fresh: int) -> float:
@@ -87,19 +85,6 @@ def count(dsn: str) -> int:
         return conn.execute("SELECT count(*) FROM django_thinkific_receivedevent").fetchone()[0]
 
 
-def env_for(dsn: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ["PATH"],
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "example_project.settings",
-        "SECRET_KEY": "bench",
-        "DEBUG": "false",
-        "DATABASE_URL": dsn,
-        "THINKIFIC_API_KEY": KEY,
-        "ALLOWED_HOSTS": "127.0.0.1",
-    }
-
-
 def prune_child() -> None:
     """Runs in its own process: the prune, then this process's peak memory."""
     import django
@@ -131,28 +116,13 @@ def main() -> int:
     from django.conf import settings
 
     settings.configure(USE_TZ=True)  # the load generator builds sample events
-    from bench.common import start_gunicorn
-    from bench.loadgen import run_load
-    from tests.pg_cluster import ThrowawayCluster
-
     print(
         f"# prune benchmark, {time.strftime('%Y-%m-%d')}, {platform.node()}, "
-        f"{os.cpu_count()} cpus, "
-        f"Python {platform.python_version()}"
+        f"{os.cpu_count()} cpus, Python {platform.python_version()}"
     )
     print(f"# {args.expired:,} expired + {args.fresh:,} fresh events, PostgreSQL (fsync on)")
-    cluster = ThrowawayCluster(fast=False)
-    dsn = cluster.start()
-    web = None
-    try:
+    with migrated_postgres() as dsn:
         env = env_for(dsn)
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "-v", "0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            timeout=300,
-        )
         print(f"load: {load(dsn, args.expired, args.fresh):.1f} s")
 
         start = time.perf_counter()
@@ -164,11 +134,6 @@ def main() -> int:
         raw = time.perf_counter() - start
         assert count(dsn) == args.fresh
         print(f"floor: raw DELETE ... WHERE received_at < cutoff: {raw:.2f} s")
-
-        web, port = start_gunicorn(env, workers=2)
-        url = f"http://127.0.0.1:{port}/thinkific/webhooks/"
-        quiet = run_load(url, KEY, concurrency=4, max_requests=1500, max_seconds=20)
-        print(f"receiver, no prune running:   {quiet.summary()}")
 
         def prune_in_child() -> dict[str, str]:
             out = subprocess.run(
@@ -197,32 +162,43 @@ def main() -> int:
             f"the prune; target < 100 MB)"
         )
 
-        load(dsn, args.expired, args.fresh)
-        stop = threading.Event()
-        loaded = {}
-        thread = threading.Thread(
-            target=lambda: loaded.update(
-                r=run_load(
-                    url, KEY, concurrency=4, max_requests=200_000, max_seconds=600, stop=stop
+        with serving(env, workers=2) as port:
+            path = "/thinkific/webhooks/"
+            quiet = run(
+                "127.0.0.1",
+                port,
+                deliveries(port, path, TOPIC, 1500),
+                concurrency=4,
+                max_seconds=20,
+            )
+            print(f"receiver, no prune running:   {quiet.summary()}")
+
+            load(dsn, args.expired, args.fresh)
+            stop = threading.Event()
+            loaded = {}
+            thread = threading.Thread(
+                target=lambda: loaded.update(
+                    r=run(
+                        "127.0.0.1",
+                        port,
+                        deliveries(port, path, TOPIC, 200_000),
+                        concurrency=4,
+                        max_seconds=600,
+                        stop=stop,
+                    )
                 )
             )
-        )
-        thread.start()
-        busy_fields = prune_in_child()
-        stop.set()
-        thread.join(timeout=60)
+            thread.start()
+            busy_fields = prune_in_child()
+            stop.set()
+            thread.join(timeout=60)
         busy = loaded["r"]
         print(f"prune, under load: {float(busy_fields['seconds']):.2f} s")
         print(f"receiver, while pruning:      {busy.summary()}")
         print(
-            f"receiver p99 while pruning: {busy.percentile(99) * 1000:.1f} ms (target < 200 ms), "
-            f"{busy.percentile(99) / quiet.percentile(99):.2f}x the quiet p99"
+            f"receiver p99 while pruning: {busy.pct(99) * 1000:.1f} ms (target < 200 ms), "
+            f"{busy.pct(99) / quiet.pct(99):.2f}x the quiet p99"
         )
-    finally:
-        if web:
-            web.terminate()
-            web.wait(timeout=20)
-        cluster.stop()
     return 0
 
 

@@ -14,18 +14,18 @@ and the receiver's throughput is given as the median of the per-round ratios.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-KEY = "bench-key"
+
+from bench.aioload import run  # noqa: E402  (after the path: runnable as a script too)
+from bench.common import deliveries, env_for, migrated_postgres, psql, serving  # noqa: E402
 
 
 def main() -> int:
@@ -42,13 +42,7 @@ def main() -> int:
     from django.conf import settings
 
     settings.configure(USE_TZ=True)
-    from bench.aioload import build, run
-    from bench.common import start_gunicorn
-    from bench.prune_bench import env_for, psql
-    from django_thinkific.samples import sample_event
-    from django_thinkific.signing import compute_signature
     from example_project.floor import TABLE_SQL
-    from tests.pg_cluster import ThrowawayCluster
 
     print(
         f"# receiver benchmark, {time.strftime('%Y-%m-%d')}, {platform.node()}, "
@@ -58,76 +52,55 @@ def main() -> int:
         f"# gunicorn {args.workers} sync workers, PostgreSQL 15 (fsync on), topic {args.topic}, "
         f"DISPATCH={args.dispatch}, {args.requests} requests per measurement"
     )
-    cluster = ThrowawayCluster(fast=False)
-    dsn = cluster.start()
-    web = None
-    try:
-        # Persistent database connections, as a production site runs (both endpoints).
-        env = {
-            **env_for(f"{dsn}?conn_max_age=600"),
-            "BENCH_FLOOR": "1",
-            "THINKIFIC_DISPATCH": args.dispatch,
-        }
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "-v", "0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            timeout=300,
-        )
+    # Persistent database connections, as a production site runs (both endpoints).
+    with migrated_postgres() as dsn:
         psql(dsn, TABLE_SQL)
-        web, port = start_gunicorn(env, workers=args.workers, extra=("--backlog", "2048"))
-
-        def requests_for(path: str, n: int) -> list[bytes]:
-            out = []
-            for _ in range(n):
-                body = json.dumps(sample_event(args.topic)).encode()
-                headers = {
-                    "X-Thinkific-Hmac-Sha256": compute_signature(body, KEY),
-                    "X-Thinkific-Topic": args.topic,
-                }
-                out.append(build("127.0.0.1", port, path, body, headers))
-            return out
-
-        paths = {"floor": "/bench/floor/", "receiver": "/thinkific/webhooks/"}
-        # Warm up: a fresh cluster first creates its WAL segment files, which slows
-        # whatever runs first; both endpoints get past that before any measurement.
-        for name in ("floor", "receiver"):
-            run("127.0.0.1", port, requests_for(paths[name], args.warmup), concurrency=16)
-        print(f"\n{'conns':>5}  {'endpoint':9} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7}  statuses")
-        for conns in args.concurrency:
-            ratios, floors, receivers = [], [], []
-            for _ in range(args.rounds):
-                pair = {}
-                for name in ("floor", "receiver"):  # back to back: the same machine state
-                    r = run(
-                        "127.0.0.1",
-                        port,
-                        requests_for(paths[name], args.requests),
-                        concurrency=conns,
-                        max_seconds=120,
-                    )
-                    print(
-                        f"{conns:>5}  {name:9} {r.rps:7.0f} {r.pct(50) * 1000:7.1f} "
-                        f"{r.pct(99) * 1000:7.1f}  {r.statuses} errors={r.errors}"
-                    )
-                    pair[name] = r
-                floors.append(pair["floor"])
-                receivers.append(pair["receiver"])
-                ratios.append(pair["receiver"].rps / pair["floor"].rps)
-            p99 = statistics.median(r.pct(99) for r in receivers) * 1000
-            floor_p99 = statistics.median(r.pct(99) for r in floors) * 1000
-            print(
-                f"{conns:>5}  ratio     {statistics.median(ratios):7.2f}x throughput, median of "
-                f"{', '.join(f'{x:.2f}' for x in ratios)} (target >= 0.8x); "
-                f"receiver p99 {p99:.1f} ms (median), floor {floor_p99:.1f} ms"
-            )
-    finally:
-        if web:
-            web.terminate()
-            web.wait(timeout=20)
-        cluster.stop()
+        env = env_for(f"{dsn}?conn_max_age=600", BENCH_FLOOR="1", THINKIFIC_DISPATCH=args.dispatch)
+        with serving(env, workers=args.workers, extra=("--backlog", "2048")) as port:
+            measure(args, port)
     return 0
+
+
+def measure(args: argparse.Namespace, port: int) -> None:
+    """Warm-up, then rounds of floor and receiver back to back, for each concurrency."""
+
+    def requests_for(path: str, n: int) -> list[bytes]:
+        # Built before the clock starts: signing is not part of what is measured.
+        return list(deliveries(port, path, args.topic, n))
+
+    paths = {"floor": "/bench/floor/", "receiver": "/thinkific/webhooks/"}
+    # Warm up: a fresh cluster first creates its WAL segment files, which slows
+    # whatever runs first; both endpoints get past that before any measurement.
+    for name in ("floor", "receiver"):
+        run("127.0.0.1", port, requests_for(paths[name], args.warmup), concurrency=16)
+    print(f"\n{'conns':>5}  {'endpoint':9} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7}  statuses")
+    for conns in args.concurrency:
+        ratios, floors, receivers = [], [], []
+        for _ in range(args.rounds):
+            pair = {}
+            for name in ("floor", "receiver"):  # back to back: the same machine state
+                r = run(
+                    "127.0.0.1",
+                    port,
+                    requests_for(paths[name], args.requests),
+                    concurrency=conns,
+                    max_seconds=120,
+                )
+                print(
+                    f"{conns:>5}  {name:9} {r.rps:7.0f} {r.pct(50) * 1000:7.1f} "
+                    f"{r.pct(99) * 1000:7.1f}  {r.statuses} errors={r.errors}"
+                )
+                pair[name] = r
+            floors.append(pair["floor"])
+            receivers.append(pair["receiver"])
+            ratios.append(pair["receiver"].rps / pair["floor"].rps)
+        p99 = statistics.median(r.pct(99) for r in receivers) * 1000
+        floor_p99 = statistics.median(r.pct(99) for r in floors) * 1000
+        print(
+            f"{conns:>5}  ratio     {statistics.median(ratios):7.2f}x throughput, median of "
+            f"{', '.join(f'{x:.2f}' for x in ratios)} (target >= 0.8x); "
+            f"receiver p99 {p99:.1f} ms (median), floor {floor_p99:.1f} ms"
+        )
 
 
 if __name__ == "__main__":

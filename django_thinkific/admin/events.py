@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 
 from ..models import ReceivedEvent
 from ..services.processing import process_again
-from ..services.stats import STATUSES, deliveries_per_day
+from ..services.stats import deliveries_per_day
 from .paginator import BoundedCountPaginator
 
 CHART_HEIGHT = 120
@@ -48,8 +48,6 @@ def chart_context() -> dict[str, Any]:
         "width": len(days) * 12,
         "height": CHART_HEIGHT,
         "peak": peak if any(d.total for d in days) else 0,
-        "statuses": STATUSES,
-        "failed_total": sum(d.counts["failed"] for d in days),
         "first_day": days[0].day if days else None,
         "last_day": days[-1].day if days else None,
         "days": len(days),
