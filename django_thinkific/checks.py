@@ -91,6 +91,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 )
             )
 
+    messages.extend(_check_replay(raw))
+
     dispatch = raw.get("DISPATCH", DEFAULTS["DISPATCH"])
     if dispatch not in DISPATCH_CHOICES:
         messages.append(
@@ -188,6 +190,39 @@ def _check_base_url(url: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _check_replay(raw: Mapping[str, Any]) -> list[CheckMessage]:
+    retention = raw.get("EVENT_RETENTION_DAYS", DEFAULTS["EVENT_RETENTION_DAYS"])
+    window = raw.get("REPLAY_WINDOW_DAYS", DEFAULTS["REPLAY_WINDOW_DAYS"])
+    age = raw.get("MAX_EVENT_AGE")
+    messages: list[CheckMessage] = []
+    if not _positive_int(window):
+        messages.append(
+            Error(
+                f"THINKIFIC['REPLAY_WINDOW_DAYS'] must be a positive integer, not {window!r}.",
+                id="django_thinkific.E012",
+            )
+        )
+    elif _positive_int(retention) and window < retention:
+        messages.append(
+            Error(
+                f"THINKIFIC['REPLAY_WINDOW_DAYS'] ({window}) is shorter than "
+                f"EVENT_RETENTION_DAYS ({retention}).",
+                hint="A pruned event's id must be remembered at least as long as the event "
+                "itself was kept, or its replay would be stored and processed again.",
+                id="django_thinkific.E012",
+            )
+        )
+    if age is not None and not _positive_int(age):
+        messages.append(
+            Error(
+                f"THINKIFIC['MAX_EVENT_AGE'] must be None or a positive number of days, "
+                f"not {age!r}.",
+                id="django_thinkific.E013",
+            )
+        )
+    return messages
 
 
 def _check_permission_classes(value: Any) -> list[CheckMessage]:

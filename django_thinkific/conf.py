@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "APP_CLIENT_SECRET": None,
     "WEBHOOK_SECRETS": None,
     "EVENT_RETENTION_DAYS": 30,
+    "REPLAY_WINDOW_DAYS": 365,
+    "MAX_EVENT_AGE": None,
     "DISPATCH": "sync",
     "MAX_BODY_SIZE": 1024 * 1024,
     "PROCESSING_TIMEOUT": 300,
@@ -107,6 +109,19 @@ class ThinkificSettings:
     @property
     def event_retention_days(self) -> int:
         return self._int("EVENT_RETENTION_DAYS")
+
+    @property
+    def replay_window_days(self) -> int:
+        """Days a pruned event's id is remembered, so that its replay runs nothing."""
+        return max(self._int("REPLAY_WINDOW_DAYS"), self.event_retention_days)
+
+    @property
+    def max_event_age(self) -> int | None:
+        """Days after its signed ``created_at`` an event is refused; ``None``: never."""
+        value = self.raw.get("MAX_EVENT_AGE")
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            return None
+        return value
 
     @property
     def max_body_size(self) -> int:

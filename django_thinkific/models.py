@@ -83,6 +83,14 @@ class ReceivedEvent(models.Model):
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("processing attempts"), default=0)
+    lost_attempts = models.PositiveIntegerField(
+        _("lost attempts"),
+        default=0,
+        help_text=_(
+            "Attempts whose process died (or overran PROCESSING_TIMEOUT) before recording"
+            " an outcome; after a few the event is failed instead of being taken over again."
+        ),
+    )
     last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
 
@@ -101,3 +109,25 @@ class ReceivedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} {self.event_id}"
+
+
+class PrunedEvent(models.Model):
+    """The id of an event the prune deleted, kept for ``REPLAY_WINDOW_DAYS``.
+
+    Thinkific signs only the body, so a captured delivery stays valid for
+    ever: once its ``ReceivedEvent`` is pruned, this row is what still
+    recognises a replay (answered as a duplicate; no receiver runs). Two
+    columns and the primary key's index: about 130 bytes an event on
+    PostgreSQL (see SECURITY.md).
+    """
+
+    event_id = models.CharField(_("event id"), max_length=64, primary_key=True)
+    received_at = models.DateTimeField(_("received"))
+
+    class Meta:
+        verbose_name = _("pruned event")
+        verbose_name_plural = _("pruned events")
+        indexes = [models.Index(fields=["received_at"], name="thinkific_pruned_received_idx")]
+
+    def __str__(self) -> str:
+        return self.event_id

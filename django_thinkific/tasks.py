@@ -33,22 +33,30 @@ def process_event(self: Any, event_pk: int) -> str:
     from .models import ReceivedEvent
     from .services import processing
 
+    Outcome = processing.Outcome
     event = ReceivedEvent.objects.filter(pk=event_pk).first()
     if event is None:
         return "missing"  # pruned or deleted meanwhile
     outcome = processing.process(event)
     try:
-        if outcome is None:
+        if outcome is Outcome.NOT_OURS:
             event.refresh_from_db()
             if processing.in_flight(event):
                 raise self.retry(countdown=get_settings().processing_timeout + 1)
-            return "skipped"
-        if outcome:
+            # Done by someone else, or failed and given up (its attempts kept dying).
+            return "failed" if event.status == ReceivedEvent.Status.FAILED else "skipped"
+        if outcome is Outcome.PROCESSED:
             return "processed"
+        if outcome is Outcome.GONE:
+            return "missing"
+        if event.lost_attempts >= processing.MAX_LOST_ATTEMPTS:
+            return "failed"  # given up: its attempts keep killing their process
         delay = min(RETRY_BACKOFF_CAP, 10 * 2**self.request.retries)
         raise self.retry(countdown=delay + random.uniform(0, delay / 4))  # noqa: S311
+    except ReceivedEvent.DoesNotExist:
+        return "missing"
     except MaxRetriesExceededError:
-        return "failed" if outcome is False else "skipped"
+        return "failed" if outcome is Outcome.FAILED else "skipped"
 
 
 @shared_task(name="django_thinkific.recover_pending_events", ignore_result=True)

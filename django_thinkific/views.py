@@ -80,8 +80,7 @@ def webhook(request: HttpRequest) -> HttpResponse:
     except StorageUnavailable:
         logger.exception("Could not store a Thinkific delivery; answering 503 so it is retried")
         return _error(503, "event could not be stored, retry later")
-    event = receipt.event
     body = json.dumps(
-        {"id": event.event_id, "status": event.status, "duplicate": not receipt.created}
+        {"id": receipt.event_id, "status": receipt.status, "duplicate": not receipt.created}
     )
     return HttpResponse(body, content_type="application/json")

@@ -137,6 +137,12 @@ class ReceivedEventAdmin(admin.ModelAdmin):
                 "%(n)d event is being processed right now and was skipped.",
                 "%(n)d events are being processed right now and were skipped.",
             ),
+            (
+                report.gone,
+                messages.WARNING,
+                "%(n)d event was deleted (pruned) meanwhile.",
+                "%(n)d events were deleted (pruned) meanwhile.",
+            ),
         ):
             if count:
                 self.message_user(request, ngettext(singular, plural, count) % {"n": count}, level)

@@ -143,4 +143,5 @@ class ProcessAgainSerializer(serializers.Serializer):
     processed = serializers.IntegerField()
     failed = serializers.IntegerField()
     skipped = serializers.IntegerField()
-    event = EventDetailSerializer()
+    gone = serializers.IntegerField(help_text="1 when the event was deleted (pruned) meanwhile")
+    event = EventDetailSerializer(allow_null=True)

@@ -211,13 +211,15 @@ class EventViewSet(ThinkificAPIMixin, viewsets.ReadOnlyModelViewSet):
         """Run the signals again (even for a processed event); skipped if running right now."""
         event = self.get_object()
         report = process_again([event])
-        event.refresh_from_db()
-        body = {
+        body: dict[str, Any] = {
             "processed": report.processed,
             "failed": report.failed,
             "skipped": report.skipped,
-            "event": event,
+            "gone": report.gone,
+            "event": None,
         }
+        if not report.gone:
+            body["event"] = ReceivedEvent.objects.filter(pk=event.pk).first()
         return Response(ProcessAgainSerializer(body).data)
 
 

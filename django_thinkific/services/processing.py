@@ -10,10 +10,23 @@ held while receivers run.
 Claimable means: failed; pending and never attempted; or pending but claimed
 longer ago than ``PROCESSING_TIMEOUT`` (its process died). With ``force``
 (an explicit "process again") an already processed event is claimable too.
+
+Taking over a stale claim means the attempt before died (a segfault, an
+out-of-memory kill) or overran the timeout; such *lost* attempts are counted,
+and after ``MAX_LOST_ATTEMPTS`` the event is marked ``failed`` with a message
+saying so instead of being run (and crashing its process) once more. The
+sweep and redeliveries leave it alone from then on; "process again" runs it.
+
+What a receiver raises is recorded, ``BaseException`` included (an awaited
+task that was cancelled raises ``asyncio.CancelledError``); only the
+exceptions that stop the process (``KeyboardInterrupt``, ``SystemExit``)
+propagate, and leave the claim to expire. The receivers' ``on_commit``
+callbacks run after the commit and cannot undo it (``commit_hooks``).
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import traceback
 from collections.abc import Callable, Iterable
@@ -22,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from django.db import router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.db.models import F, Q, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
@@ -30,10 +43,24 @@ from django.utils import timezone
 from ..conf import get_settings
 from ..models import ReceivedEvent
 from ..signals import signal_for, webhook_received
+from . import commit_hooks
+from .commit_hooks import PROCESS_EXITS
 
 logger = logging.getLogger("django_thinkific.processing")
 
 Status = ReceivedEvent.Status
+
+#: Attempts whose process died before the event is failed instead of retried.
+MAX_LOST_ATTEMPTS = 3
+
+
+class Outcome(enum.Enum):
+    """What one try at processing an event came to."""
+
+    PROCESSED = "processed"  # every receiver succeeded; committed
+    FAILED = "failed"  # recorded as failed, with the traceback (or why it was given up)
+    NOT_OURS = "not ours"  # another process has it, or it needs nothing
+    GONE = "gone"  # the event was deleted (pruned) meanwhile
 
 
 class _ClaimLost(Exception):
@@ -48,50 +75,99 @@ class _ReceiversFailed(Exception):
         self.report = report
 
 
+def _cutoff() -> datetime:
+    return timezone.now() - timedelta(seconds=get_settings().processing_timeout)
+
+
 def _claimable(*, force: bool) -> Q:
-    cutoff = timezone.now() - timedelta(seconds=get_settings().processing_timeout)
-    condition = (
-        Q(status=Status.FAILED)
-        | Q(status=Status.PENDING, attempts=0)
-        | Q(status=Status.PENDING, last_attempt_at__lt=cutoff)
-        | Q(status=Status.PENDING, last_attempt_at__isnull=True)
+    stale = Q(status=Status.PENDING, attempts__gt=0) & (
+        Q(last_attempt_at__lt=_cutoff()) | Q(last_attempt_at__isnull=True)
     )
+    condition = Q(status=Status.PENDING, attempts=0) | stale
     if force:
-        condition |= Q(status=Status.PROCESSED)
-    return condition
+        return condition | Q(status=Status.FAILED) | Q(status=Status.PROCESSED)
+    return condition | Q(status=Status.FAILED, lost_attempts__lt=MAX_LOST_ATTEMPTS)
+
+
+def _unfinished_claim(event: ReceivedEvent) -> bool:
+    """Claimed by some process that has not recorded an outcome (as last seen)."""
+    return event.status == Status.PENDING and event.attempts > 0
 
 
 def in_flight(event: ReceivedEvent) -> bool:
     """Claimed by some process within ``PROCESSING_TIMEOUT`` and not finished (as last seen)."""
-    return event.status == Status.PENDING and event.attempts > 0 and not needs_processing(event)
+    return _unfinished_claim(event) and not needs_processing(event)
 
 
 def needs_processing(event: ReceivedEvent) -> bool:
     """Whether a redelivery of ``event`` should run its receivers (as last seen)."""
     if event.status == Status.FAILED:
-        return True
+        return event.lost_attempts < MAX_LOST_ATTEMPTS
     if event.status != Status.PENDING:
         return False
     if event.attempts == 0 or event.last_attempt_at is None:
         return True
-    cutoff = timezone.now() - timedelta(seconds=get_settings().processing_timeout)
-    return event.last_attempt_at < cutoff
+    return event.last_attempt_at < _cutoff()
+
+
+def _seen(event: ReceivedEvent, db: str) -> QuerySet[ReceivedEvent]:
+    """The row, if it is still as ``event`` last saw it (``attempts`` is its version)."""
+    return ReceivedEvent.objects.using(db).filter(
+        pk=event.pk, attempts=event.attempts, status=event.status
+    )
 
 
 def claim(event: ReceivedEvent, *, force: bool = False) -> bool:
     """Take ``event`` for processing; ``False`` when another process has it or it is done."""
     now = timezone.now()
     db = router.db_for_write(ReceivedEvent)
+    takeover = _unfinished_claim(event)
+    lost = (0 if force else event.lost_attempts) + takeover
     won = (
-        ReceivedEvent.objects.using(db)
-        .filter(_claimable(force=force), pk=event.pk, attempts=event.attempts)
-        .update(attempts=F("attempts") + 1, status=Status.PENDING, last_attempt_at=now)
+        _seen(event, db)
+        .filter(_claimable(force=force))
+        .update(
+            attempts=F("attempts") + 1,
+            status=Status.PENDING,
+            last_attempt_at=now,
+            lost_attempts=lost,
+        )
     )
-    if won:
-        event.attempts += 1
-        event.status = Status.PENDING
-        event.last_attempt_at = now
-    return bool(won)
+    if not won:
+        return False
+    if takeover:
+        logger.warning(
+            "Thinkific event %s: attempt %d stopped without an outcome (its process died or"
+            " overran PROCESSING_TIMEOUT); taking it over",
+            event.event_id,
+            event.attempts,
+        )
+    event.attempts += 1
+    event.status = Status.PENDING
+    event.last_attempt_at = now
+    event.lost_attempts = lost
+    return True
+
+
+def _give_up(event: ReceivedEvent) -> Outcome:
+    """Fail an event whose attempts keep dying, rather than run it once more."""
+    db = router.db_for_write(ReceivedEvent)
+    lost = event.lost_attempts + 1
+    note = (
+        f"Given up after {lost} attempts whose process stopped before recording an outcome"
+        " (killed, out of memory, crashed, or slower than PROCESSING_TIMEOUT). Not retried"
+        " automatically: fix the cause, then process it again."
+    )
+    won = (
+        _seen(event, db)
+        .filter(_claimable(force=False))
+        .update(status=Status.FAILED, lost_attempts=lost, last_error=note)
+    )
+    if not won:
+        return Outcome.NOT_OURS
+    logger.error("Thinkific event %s (%s): %s", event.event_id, event.topic, note)
+    event.status, event.lost_attempts, event.last_error = Status.FAILED, lost, note
+    return Outcome.FAILED
 
 
 def _format_failures(failures: list[tuple[Any, BaseException]]) -> str:
@@ -146,24 +222,29 @@ def _send(event: ReceivedEvent, db: str) -> list[tuple[Any, BaseException]]:
             else:
                 with transaction.atomic(using=db):
                     receiver(signal=signal, sender=ReceivedEvent, **kwargs)
-        except Exception as exc:
+        except PROCESS_EXITS:
+            raise
+        except BaseException as exc:  # CancelledError and other non-Exception errors too
             failures.append((receiver, exc))
     return failures
 
 
-def run_claimed(event: ReceivedEvent) -> bool | None:
+def run_claimed(event: ReceivedEvent) -> Outcome:
     """Run the receivers of an event this process has claimed; record the outcome.
 
     The receivers and the ``processed`` mark commit together, so a failure
     leaves no half-applied writes behind and processing again doubles nothing;
     if the claim was lost meanwhile (this process was so slow that another took
-    the event over) everything is rolled back and ``None`` returned.
-    Returns ``True`` when every receiver succeeded, ``False`` when one failed.
-    A database outage while recording the outcome propagates (the caller
-    answers 503 / retries).
+    the event over) everything is rolled back and ``NOT_OURS`` returned.
+    Once that commit succeeded the event is processed, whatever the receivers'
+    ``on_commit`` callbacks do afterwards. A database outage while recording
+    the outcome propagates (the caller answers 503 / retries).
     """
     db = router.db_for_write(ReceivedEvent)
+    connection = connections[db]
+    outermost = not connection.in_atomic_block
     mine = ReceivedEvent.objects.using(db).filter(pk=event.pk, attempts=event.attempts)
+    callbacks: list[Callable[[], Any]] = []
     try:
         with transaction.atomic(using=db):
             failures = _send(event, db)
@@ -172,19 +253,20 @@ def run_claimed(event: ReceivedEvent) -> bool | None:
             now = timezone.now()
             if not mine.update(status=Status.PROCESSED, processed_at=now, last_error=""):
                 raise _ClaimLost
+            if outermost:
+                callbacks = commit_hooks.take(connection)
     except _ClaimLost:
-        logger.warning(
-            "Thinkific event %s was taken over by another process; this run was rolled back",
-            event.event_id,
-        )
-        return None
+        return _lost(event, db)
     except _ReceiversFailed as exc:
         report = exc.report
-    except Exception as exc:  # a receiver broke the transaction itself
+    except PROCESS_EXITS:
+        raise
+    except BaseException as exc:  # a receiver broke the transaction itself
         report = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     else:
         event.status, event.processed_at, event.last_error = Status.PROCESSED, now, ""
-        return True
+        _run_callbacks(event, mine, callbacks)
+        return Outcome.PROCESSED
 
     logger.error(
         "Thinkific event %s (%s) failed on attempt %d",
@@ -192,17 +274,64 @@ def run_claimed(event: ReceivedEvent) -> bool | None:
         event.topic,
         event.attempts,
     )
-    if not mine.update(status=Status.FAILED, last_error=report):
-        return None  # taken over meanwhile: the new owner records the outcome
+    if not mine.filter(status=Status.PENDING).update(status=Status.FAILED, last_error=report):
+        return _lost(event, db)  # taken over meanwhile: the new owner records the outcome
     event.status, event.last_error = Status.FAILED, report
-    return False
+    return Outcome.FAILED
 
 
-def process(event: ReceivedEvent, *, force: bool = False) -> bool | None:
-    """Claim and run ``event``: ``True`` processed, ``False`` failed, ``None`` not ours."""
+def _lost(event: ReceivedEvent, db: str) -> Outcome:
+    if not ReceivedEvent.objects.using(db).filter(pk=event.pk).exists():
+        return Outcome.GONE
+    logger.warning(
+        "Thinkific event %s was taken over by another process; this run was rolled back",
+        event.event_id,
+    )
+    return Outcome.NOT_OURS
+
+
+def _run_callbacks(
+    event: ReceivedEvent, mine: QuerySet[ReceivedEvent], callbacks: list[Callable[[], Any]]
+) -> None:
+    """The receivers' ``on_commit`` callbacks, now that their writes are committed."""
+    failures = commit_hooks.run(callbacks)
+    if not failures:
+        return
+    note = (
+        "Processed (the receivers' writes are committed and are not run again), but"
+        f" {len(failures)} on-commit callback(s) raised afterwards:\n" + "\n".join(failures)
+    )
+    logger.error("Thinkific event %s (%s): %s", event.event_id, event.topic, note)
+    try:
+        mine.filter(status=Status.PROCESSED).update(last_error=note)
+    except DatabaseError:
+        logger.exception("Could not record the note on Thinkific event %s", event.event_id)
+    else:
+        event.last_error = note
+
+
+def process(event: ReceivedEvent, *, force: bool = False) -> Outcome:
+    """Claim and run ``event``, or give it up when its attempts keep dying."""
+    if not force and _unfinished_claim(event) and event.lost_attempts + 1 >= MAX_LOST_ATTEMPTS:
+        if needs_processing(event):  # the stale claim is the last one it gets
+            return _give_up(event)
+        return Outcome.NOT_OURS
     if not claim(event, force=force):
-        return None
+        return Outcome.NOT_OURS
     return run_claimed(event)
+
+
+def _run_each(events: Iterable[ReceivedEvent], *, force: bool) -> dict[Outcome, int]:
+    """Process each event; one event's database error never stops the others."""
+    counts = dict.fromkeys(Outcome, 0)
+    for event in events:
+        try:
+            outcome = process(event, force=force)
+        except DatabaseError:
+            logger.exception("Could not process Thinkific event %s", event.event_id)
+            outcome = Outcome.NOT_OURS
+        counts[outcome] += 1
+    return counts
 
 
 @dataclass(frozen=True)
@@ -210,24 +339,23 @@ class ProcessAgainReport:
     processed: int = 0
     failed: int = 0
     skipped: int = 0
+    gone: int = 0
 
 
 def process_again(events: Iterable[ReceivedEvent]) -> ProcessAgainReport:
     """Run the signals again for chosen events (admin action, REST endpoint).
 
     Processed events are run again on purpose; an event another process is
-    working on right now is skipped, never run twice at once.
+    working on right now is skipped, never run twice at once; one deleted
+    meanwhile (pruned) is reported as gone.
     """
-    processed = failed = skipped = 0
-    for event in events:
-        outcome = process(event, force=True)
-        if outcome is None:
-            skipped += 1
-        elif outcome:
-            processed += 1
-        else:
-            failed += 1
-    return ProcessAgainReport(processed=processed, failed=failed, skipped=skipped)
+    counts = _run_each(events, force=True)
+    return ProcessAgainReport(
+        processed=counts[Outcome.PROCESSED],
+        failed=counts[Outcome.FAILED],
+        skipped=counts[Outcome.NOT_OURS],
+        gone=counts[Outcome.GONE],
+    )
 
 
 def stale_pending(*, now: datetime | None = None) -> QuerySet[ReceivedEvent]:
@@ -253,7 +381,8 @@ def recover_pending(*, limit: int = 1000) -> RecoveryReport:
     """Finish what was left pending (the sweep; run by a beat task or a command).
 
     With ``DISPATCH = "celery"`` the events are queued again; otherwise they
-    are processed here. The claim keeps either safe to run at any time.
+    are processed here. The claim keeps either safe to run at any time, and
+    one event's failure, whatever it raised, never stops the others.
     """
     from .receiving import enqueue
 
@@ -261,9 +390,7 @@ def recover_pending(*, limit: int = 1000) -> RecoveryReport:
     if get_settings().dispatch == "celery":
         queued = sum(1 for event in events if enqueue(event.pk))
         return RecoveryReport(found=len(events), queued=queued)
-    processed = failed = 0
-    for event in events:
-        outcome = process(event)
-        processed += outcome is True
-        failed += outcome is False
-    return RecoveryReport(found=len(events), processed=processed, failed=failed)
+    counts = _run_each(events, force=False)
+    return RecoveryReport(
+        found=len(events), processed=counts[Outcome.PROCESSED], failed=counts[Outcome.FAILED]
+    )

@@ -3,6 +3,15 @@
 The order is the guarantee: verify the signature over the raw bytes, validate
 the envelope, *store and commit* the event (the unique ``event_id`` makes a
 retry or a racing twin land on the existing row), and only then dispatch.
+
+Replays: Thinkific signs only the body, so a captured delivery verifies for
+ever. While its event is stored, the unique ``event_id`` makes a replay a
+duplicate; once the prune deleted it, its tombstone (``PrunedEvent``, kept
+for ``REPLAY_WINDOW_DAYS``) does. The tombstone is looked up only where one
+can exist: for an event whose signed ``created_at`` is missing or more than
+half a day old (the shortest retention is a day), so live traffic pays
+nothing for it. The look-up follows the INSERT, so an insert that raced with
+the prune of the same event (and waited for its commit) sees the tombstone.
 """
 
 from __future__ import annotations
@@ -10,16 +19,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from django.db import DatabaseError, DataError, IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from ..conf import get_settings
-from ..models import ReceivedEvent
+from ..models import PrunedEvent, ReceivedEvent
 from ..signing import signature_matches
 from . import processing
 from .envelope import Envelope, EnvelopeError, parse_envelope
+from .processing import Outcome
 
 logger = logging.getLogger("django_thinkific.receiving")
 
@@ -51,10 +62,29 @@ class InFlight(Exception):
     """
 
 
+#: A tombstone can exist only for an event received at least a day ago (the
+#: shortest retention); half a day leaves room for a skewed ``created_at``.
+TOMBSTONE_MIN_AGE = timedelta(hours=12)
+
+#: Tries at storing a delivery whose row vanished between the INSERT and the read.
+STORE_TRIES = 3
+
+
+class TooOld(EnvelopeError):
+    """The signed ``created_at`` is older than the site's ``MAX_EVENT_AGE``."""
+
+
 @dataclass(frozen=True)
 class Receipt:
-    event: ReceivedEvent
+    """What became of a delivery: its stored event, or ``None`` for a pruned one's replay."""
+
+    event: ReceivedEvent | None
     created: bool
+    event_id: str = ""
+
+    @property
+    def status(self) -> str:
+        return "pruned" if self.event is None else self.event.status
 
 
 def verify_signature(body: bytes, signature: str | None, secrets: Iterable[str]) -> None:
@@ -66,7 +96,7 @@ def verify_signature(body: bytes, signature: str | None, secrets: Iterable[str])
 def store(
     envelope: Envelope, *, site: str, header_topic: str, claim: bool, done: bool = False
 ) -> Receipt:
-    """Insert the event, or find the row an earlier delivery stored.
+    """Insert the event, or find the row (or tombstone) an earlier delivery left.
 
     Relies on the unique constraint, not a read-then-write: of two racing
     inserts exactly one succeeds, and the other reads the winner's row.
@@ -74,6 +104,27 @@ def store(
     with ``done`` (no receiver is connected, so there is nothing to run) it is
     born processed, and this one INSERT is the whole of the database work.
     """
+    for _ in range(STORE_TRIES):
+        receipt = _store_once(
+            envelope, site=site, header_topic=header_topic, claim=claim, done=done
+        )
+        if receipt is not None:
+            return receipt
+    # The row kept vanishing between INSERT and read (deleted as fast as it came).
+    raise StorageUnavailable(f"event {envelope.event_id} could not be stored or found")
+
+
+def _may_be_pruned(envelope: Envelope, now: datetime) -> bool:
+    return envelope.created_at is None or envelope.created_at < now - TOMBSTONE_MIN_AGE
+
+
+def _pruned(event_id: str, db: str) -> bool:
+    return PrunedEvent.objects.using(db).filter(event_id=event_id).exists()
+
+
+def _store_once(
+    envelope: Envelope, *, site: str, header_topic: str, claim: bool, done: bool
+) -> Receipt | None:
     now = timezone.now()
     event = ReceivedEvent(
         event_id=envelope.event_id,
@@ -94,11 +145,15 @@ def store(
         event.processed_at = now
     db = router.db_for_write(ReceivedEvent)
     connection = connections[db]
+    check_tombstone = _may_be_pruned(envelope, now)
     try:
-        if connection.in_atomic_block:
-            # Inside a caller's transaction a failed INSERT must not poison it.
+        if connection.in_atomic_block or check_tombstone:
+            # Inside a caller's transaction a failed INSERT must not poison it;
+            # with the tombstone look-up, a replay's row is undone with it.
             with transaction.atomic(using=db):
                 inserted = _insert(event, db)
+                if inserted and check_tombstone and _pruned(envelope.event_id, db):
+                    raise _Replayed
         elif claim and not done and connection.vendor == "postgresql":
             # Committed (visible to every other connection) before the receivers
             # run, but without waiting for the WAL flush: the outcome's commit,
@@ -112,7 +167,9 @@ def store(
             # One autocommit statement is atomic by itself: no BEGIN/COMMIT round trips.
             inserted = _insert(event, db)
         if inserted:
-            return Receipt(event, created=True)
+            return Receipt(event, created=True, event_id=event.event_id)
+    except _Replayed:
+        return Receipt(None, created=False, event_id=envelope.event_id)
     except IntegrityError:
         pass  # the ORM fallback met the unique constraint: read the row below
     except DataError as exc:
@@ -121,12 +178,17 @@ def store(
         raise StorageUnavailable(str(exc)) from exc
     try:
         existing = ReceivedEvent.objects.using(db).filter(event_id=envelope.event_id).first()
+        if existing is None and _pruned(envelope.event_id, db):
+            return Receipt(None, created=False, event_id=envelope.event_id)
     except DatabaseError as exc:
         raise StorageUnavailable(str(exc)) from exc
     if existing is None:
-        # Not a duplicate: some other constraint refused the data itself.
-        raise EnvelopeError("the event contains data the database cannot store")
-    return Receipt(existing, created=False)
+        return None  # deleted between the INSERT and the read (not pruned): try again
+    return Receipt(existing, created=False, event_id=existing.event_id)
+
+
+class _Replayed(Exception):
+    """The new row is a replay of a pruned event: roll its INSERT back."""
 
 
 _INSERT_FIELDS = [f for f in ReceivedEvent._meta.concrete_fields if not f.primary_key]
@@ -193,6 +255,7 @@ def receive(
     conf = get_settings()
     verify_signature(body, signature, conf.webhook_secrets)
     envelope = parse_envelope(body)
+    _check_age(envelope, conf.max_event_age)
     sync = conf.dispatch != "celery"
     receipt = store(
         envelope,
@@ -210,19 +273,37 @@ def receive(
     return receipt
 
 
+def _check_age(envelope: Envelope, max_age_days: int | None) -> None:
+    if max_age_days is None or envelope.created_at is None:
+        return
+    if envelope.created_at < timezone.now() - timedelta(days=max_age_days):
+        raise TooOld(
+            f"the event was created more than {max_age_days} days ago (MAX_EVENT_AGE); "
+            "it is not accepted"
+        )
+
+
+#: Outcomes after which the delivery cannot be answered 200 by this process:
+#: another one answers for the event (503, Thinkific retries), or the event
+#: was deleted under it (the retry finds its tombstone, or stores it anew).
+_RETRY_OUTCOMES = (Outcome.NOT_OURS, Outcome.GONE)
+
+
 def dispatch(receipt: Receipt, *, sync: bool) -> None:
     event = receipt.event
+    if event is None:
+        return  # a pruned event's replay: nothing to run
     if sync:
         if receipt.created:
-            # Born claimed by store() (or born processed: nothing to run). None
-            # only if another process took the claim over before the outcome was
-            # recorded: that process answers for the event, so this delivery gets
-            # 503 (Thinkific retries) rather than a 200 no synchronous commit backs.
+            # Born claimed by store() (or born processed: nothing to run). Not
+            # ours only if another process took the claim over before the outcome
+            # was recorded: that process answers for the event, so this delivery
+            # gets 503 (Thinkific retries) rather than a 200 no commit backs.
             pending = event.status == ReceivedEvent.Status.PENDING
-            if pending and processing.run_claimed(event) is None:
+            if pending and processing.run_claimed(event) in _RETRY_OUTCOMES:
                 raise InFlight(event.event_id)
         elif processing.needs_processing(event):
-            if processing.process(event) is None:
+            if processing.process(event) in _RETRY_OUTCOMES:
                 raise InFlight(event.event_id)  # a racing retry claimed it first
         elif processing.in_flight(event):
             raise InFlight(event.event_id)

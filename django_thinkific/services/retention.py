@@ -12,8 +12,15 @@ id of the newest expired event; then a catch-up pass with
 ``id IN (SELECT id ... WHERE received_at < %s ORDER BY received_at LIMIT n)``
 removes any straggler whose id is out of order (normally none).
 
+Each deleted event leaves its id behind in ``PrunedEvent`` (a tombstone), in
+the same transaction as the delete (on PostgreSQL in the same statement:
+``WITH gone AS (DELETE ... RETURNING ...) INSERT INTO pruned ...``), so a
+replay of its captured delivery is still recognised; tombstones older than
+``REPLAY_WINDOW_DAYS`` are deleted in turn, in batches too.
+
 On PostgreSQL each batch commits with ``synchronous_commit = off`` (for that
-transaction only): a deletion lost in a crash is simply redone next time.
+transaction only): a deletion lost in a crash is simply redone next time
+(its tombstone is lost or kept with it, never apart from it).
 
 No row reaches Python and no model instance is built, so memory stays flat
 whatever the table size; each batch holds its locks for milliseconds, so
@@ -27,13 +34,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connections, router, transaction
 from django.utils import timezone
 
 from ..conf import get_settings
-from ..models import ReceivedEvent
+from ..models import PrunedEvent, ReceivedEvent
+from ..timestamps import days_before
 
 logger = logging.getLogger("django_thinkific.retention")
 
@@ -44,39 +52,79 @@ class PruneReport:
     batches: int
     cutoff: datetime
     dry_run: bool = False
+    forgotten: int = 0  # tombstones older than REPLAY_WINDOW_DAYS removed
 
 
 def cutoff_for(days: int, *, now: datetime | None = None) -> datetime:
-    return (now or timezone.now()) - timedelta(days=days)
+    """The instant ``days`` before now; ``ValueError`` when that is before year 1."""
+    cutoff = days_before(now or timezone.now(), days)
+    if cutoff is None:
+        raise ValueError(f"{days} days is more than the calendar holds")
+    return cutoff
 
 
 class _SQL:
-    """The statements, with the model's quoted identifiers (values are parameters)."""
+    """The statements, with the model's quoted identifiers (values are parameters).
+
+    Each ``delete_*`` statement deletes the events matched by its condition and
+    writes their tombstones; run with :func:`_run`, it returns the number deleted.
+    """
 
     def __init__(self, db: str) -> None:
-        quote = connections[db].ops.quote_name
+        connection = connections[db]
+        quote = connection.ops.quote_name
+        self.postgresql = connection.vendor == "postgresql"
         t = quote(ReceivedEvent._meta.db_table)
         pk = quote(ReceivedEvent._meta.pk.column)
         at = quote(ReceivedEvent._meta.get_field("received_at").column)
+        eid = quote(ReceivedEvent._meta.get_field("event_id").column)
+        self._t, self._eid, self._at = t, eid, at
+        self._tomb = quote(PrunedEvent._meta.db_table)
+        self._tomb_id = quote(PrunedEvent._meta.pk.column)
+        self._tomb_at = quote(PrunedEvent._meta.get_field("received_at").column)
         self.bounds = (
             f"SELECT (SELECT MIN({pk}) FROM {t}), "  # noqa: S608
             f"(SELECT {pk} FROM {t} WHERE {at} < %s ORDER BY {at} DESC LIMIT 1)"
         )
-        self.by_range = f"DELETE FROM {t} WHERE {pk} > %s AND {pk} <= %s AND {at} < %s"  # noqa: S608
-        self.catch_up = (
-            f"DELETE FROM {t} WHERE {pk} IN ("  # noqa: S608
-            f"SELECT {pk} FROM {t} WHERE {at} < %s ORDER BY {at} LIMIT %s)"
+        self.delete_range = self._delete(f"{pk} > %s AND {pk} <= %s AND {at} < %s")
+        self.delete_catch_up = self._delete(
+            f"{pk} IN (SELECT {pk} FROM {t} WHERE {at} < %s ORDER BY {at} LIMIT %s)"  # noqa: S608
+        )
+        self.forget = (
+            f"DELETE FROM {self._tomb} WHERE {self._tomb_id} IN ("  # noqa: S608
+            f"SELECT {self._tomb_id} FROM {self._tomb} WHERE {self._tomb_at} < %s LIMIT %s)"
         )
 
+    def _delete(self, condition: str) -> list[str]:
+        t, eid, at, tomb = self._t, self._eid, self._at, self._tomb
+        columns = f"{self._tomb_id}, {self._tomb_at}"
+        if self.postgresql:
+            return [
+                f"WITH gone AS (DELETE FROM {t} WHERE {condition} RETURNING {eid}, {at}), "  # noqa: S608
+                f"kept AS (INSERT INTO {tomb} ({columns}) SELECT {eid}, {at} FROM gone "
+                f"ON CONFLICT ({self._tomb_id}) DO NOTHING) SELECT COUNT(*) FROM gone"
+            ]
+        return [
+            f"INSERT INTO {tomb} ({columns}) SELECT {eid}, {at} FROM {t} "  # noqa: S608
+            f"WHERE {condition} AND NOT EXISTS "
+            f"(SELECT 1 FROM {tomb} WHERE {tomb}.{self._tomb_id} = {t}.{eid})",
+            f"DELETE FROM {t} WHERE {condition}",  # noqa: S608
+        ]
 
-def _run(db: str, sql: str, params: list[object]) -> int:
-    with transaction.atomic(using=db), connections[db].cursor() as cursor:
-        if connections[db].vendor == "postgresql":
+
+def _run(db: str, statements: list[str], params: list[object]) -> int:
+    """Run ``statements`` in one short transaction; the count the last one reports."""
+    connection = connections[db]
+    with transaction.atomic(using=db), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             # A prune's deletes need not be durable one by one: after a crash the
             # rows come back and the next prune removes them. Not waiting for the
             # WAL flush at each of hundreds of commits is most of the speed.
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        cursor.execute(sql, params)
+        for sql in statements:
+            cursor.execute(sql, params)
+        if connection.vendor == "postgresql" and statements[-1].startswith("WITH"):
+            return int(cursor.fetchone()[0])
         return cursor.rowcount
 
 
@@ -97,6 +145,7 @@ def prune(
     if days < 1 or batch_size < 1:
         raise ValueError("days and batch size must be at least 1")
     cutoff = cutoff_for(days)
+    replay_cutoff = cutoff_for(max(conf.replay_window_days, days))
     db = router.db_for_write(ReceivedEvent)
     if dry_run:
         count = ReceivedEvent.objects.using(db).filter(received_at__lt=cutoff).count()
@@ -119,12 +168,18 @@ def prune(
         low = lowest - 1
         while low < newest_expired:
             high = min(low + batch_size, newest_expired)
-            batch_done(_run(db, sql.by_range, [low, high, cutoff]))
+            batch_done(_run(db, sql.delete_range, [low, high, cutoff]))
             low = high
     while True:  # stragglers whose id is out of time order; normally one empty pass
-        count = _run(db, sql.catch_up, [cutoff, batch_size])
+        count = _run(db, sql.delete_catch_up, [cutoff, batch_size])
         if count or not batches:
             batch_done(count)
+        if count < batch_size:
+            break
+    forgotten = 0
+    while True:  # tombstones past the replay window
+        count = _run(db, [sql.forget], [replay_cutoff, batch_size])
+        forgotten += count
         if count < batch_size:
             break
     logger.info(
@@ -134,4 +189,4 @@ def prune(
         cutoff.isoformat(timespec="seconds"),
         batches,
     )
-    return PruneReport(deleted=deleted, batches=batches, cutoff=cutoff)
+    return PruneReport(deleted=deleted, batches=batches, cutoff=cutoff, forgotten=forgotten)

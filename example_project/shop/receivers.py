@@ -6,6 +6,10 @@ every event's receivers that much slower. It exists for the fault tests
 (``tests/test_faults.py``): a process killed mid-handler, a slow handler with
 ``THINKIFIC_DISPATCH=celery``. Read once at start-up; when off nothing extra is
 connected.
+
+``SHOP_CRASH_TOPIC`` (environment, a topic; unset: off) connects a receiver
+that ends its process at once (``os._exit``) for events of that topic: the
+fault tests' stand-in for a segfault or an out-of-memory kill.
 """
 
 import logging
@@ -17,6 +21,7 @@ from django_thinkific.signals import receiver_for, webhook_received
 logger = logging.getLogger("example_project.shop")
 
 SLOW_RECEIVER_SECONDS = float(os.environ.get("SHOP_SLOW_RECEIVER_SECONDS") or 0)
+CRASH_TOPIC = os.environ.get("SHOP_CRASH_TOPIC", "")
 
 
 def slow_down(sender, event, topic, payload, **kwargs):
@@ -28,6 +33,17 @@ def slow_down(sender, event, topic, payload, **kwargs):
 
 if SLOW_RECEIVER_SECONDS > 0:
     webhook_received.connect(slow_down, dispatch_uid="example_project.shop.slow_down")
+
+
+def crash(sender, event, topic, payload, **kwargs):
+    """End the process mid-receiver, as a segfault would (connected only when asked)."""
+    if topic == CRASH_TOPIC:
+        logger.info("crashing receiver: ending pid %d for event %s", os.getpid(), event.event_id)
+        os._exit(1)
+
+
+if CRASH_TOPIC:
+    webhook_received.connect(crash, dispatch_uid="example_project.shop.crash")
 
 
 @receiver_for("enrollment.completed")

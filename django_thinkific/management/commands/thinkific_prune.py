@@ -53,3 +53,9 @@ class Command(BaseCommand):
                     f"(before {when}) in {report.batches} batches."
                 )
             )
+            if report.forgotten:
+                window = max(get_settings().replay_window_days, days)
+                self.stdout.write(
+                    f"{report.forgotten} pruned event id{'s' if report.forgotten != 1 else ''} "
+                    f"older than {window} days forgotten (REPLAY_WINDOW_DAYS)."
+                )
