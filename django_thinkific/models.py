@@ -117,7 +117,7 @@ class PrunedEvent(models.Model):
     Thinkific signs only the body, so a captured delivery stays valid for
     ever: once its ``ReceivedEvent`` is pruned, this row is what still
     recognises a replay (answered as a duplicate; no receiver runs). Two
-    columns and the primary key's index: about 130 bytes an event on
+    columns and two indexes: about 180 bytes an event on
     PostgreSQL (see SECURITY.md).
     """
 
