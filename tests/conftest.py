@@ -91,3 +91,14 @@ def example_stack(redis_url, transactional_db):
         yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture(autouse=True)
+def _celery_join_flag():
+    """Celery keeps "a task is running" in one process-wide flag that eager tasks set
+    and restore; eager tasks on racing threads (tests/test_concurrency.py) can leave it
+    set, and a later ``EagerResult.get()`` then refuses. Each test starts with it clear."""
+    from celery.result import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+    yield

@@ -70,7 +70,7 @@ def test_failing_on_commit_callback_leaves_the_event_processed(client, connect, 
         "duplicate": True,
     }
     assert processing.recover_pending().found == 0
-    assert tasks.process_event.apply(args=[stored.pk]).get() == "skipped"
+    assert tasks.process_event.apply(args=[stored.pk]).result == "skipped"
     assert Group.objects.count() == 1
 
 
@@ -216,7 +216,7 @@ def test_an_event_whose_process_keeps_dying_is_failed_and_left_alone(client, con
     assert "Given up after 3 attempts whose process stopped" in stored.last_error
     # Left alone: the sweep, a redelivery and a queued task run nothing.
     assert processing.recover_pending().found == 0
-    assert tasks.process_event.apply(args=[stored.pk]).get() == "failed"
+    assert tasks.process_event.apply(args=[stored.pk]).result == "failed"
     assert ran == [event.pk, event.pk]  # attempts 2 and 3 ran (and "died"); nothing since
     # An operator's "process again" runs it.
     assert processing.process_again([stored]).processed == 1
