@@ -177,7 +177,17 @@ def _insert(event: ReceivedEvent, db: str) -> bool:
 
 
 def _header(value: str, limit: int) -> str:
-    """A header recorded as text: NUL and other control characters dropped."""
+    """A header recorded as text: decoded as UTF-8, NUL and other control characters dropped.
+
+    WSGI (PEP 3333) and Django's ASGI handler hand header values over decoded
+    as latin-1, so UTF-8 arrives as mojibake ("acadÃ©mie"): the bytes are
+    recovered and decoded as UTF-8. Bytes that are not UTF-8 stay as latin-1
+    read them; a value that is already wider text (a test client) is kept.
+    """
+    try:
+        value = value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
     return "".join(ch for ch in value[:limit] if ch >= " " and ch != "\x7f")
 
 
