@@ -67,7 +67,10 @@ def post(
 
 def signed(event: dict) -> tuple[bytes, dict[str, bytes | str]]:
     body = json.dumps(event).encode()
-    return body, {"Content-Type": "application/json", "X-Thinkific-Hmac-Sha256": sign(body, API_KEY)}
+    return body, {
+        "Content-Type": "application/json",
+        "X-Thinkific-Hmac-Sha256": sign(body, API_KEY),
+    }
 
 
 def test_a_chunked_delivery_is_verified_over_its_real_bytes(site):
