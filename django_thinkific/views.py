@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -72,7 +73,7 @@ def _read_body(request: HttpRequest, limit: int) -> bytes | None:
     return None if len(body) > limit else body
 
 
-def _read_up_to(stream, size: int) -> bytes:
+def _read_up_to(stream: Any, size: int) -> bytes:
     # A server's input may return less than asked before its end (chunk by chunk).
     parts: list[bytes] = []
     while size > 0:

@@ -56,7 +56,6 @@ def _finite_float(text: str) -> float:
     return value
 
 
-
 def _reject_constant(name: str) -> Any:
     # NaN and Infinity are not JSON and PostgreSQL's jsonb refuses them.
     raise EnvelopeError(f"body is not valid JSON ({name} is not allowed)")

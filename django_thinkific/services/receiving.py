@@ -7,6 +7,7 @@ retry or a racing twin land on the existing row), and only then dispatch.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -184,10 +185,8 @@ def _header(value: str, limit: int) -> str:
     recovered and decoded as UTF-8. Bytes that are not UTF-8 stay as latin-1
     read them; a value that is already wider text (a test client) is kept.
     """
-    try:
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         value = value.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        pass
     return "".join(ch for ch in value[:limit] if ch >= " " and ch != "\x7f")
 
 
