@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -178,7 +179,7 @@ def _insert(event: ReceivedEvent, db: str) -> bool:
 
 
 def _header(value: str, limit: int) -> str:
-    """A header recorded as text: decoded as UTF-8, NUL and other control characters dropped.
+    """A header recorded as text: decoded as UTF-8, control characters (C0, DEL, C1) dropped.
 
     WSGI (PEP 3333) and Django's ASGI handler hand header values over decoded
     as latin-1, so UTF-8 arrives as mojibake ("acadÃ©mie"): the bytes are
@@ -187,7 +188,7 @@ def _header(value: str, limit: int) -> str:
     """
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         value = value.encode("latin-1").decode("utf-8")
-    return "".join(ch for ch in value[:limit] if ch >= " " and ch != "\x7f")
+    return "".join(ch for ch in value[:limit] if unicodedata.category(ch) != "Cc")
 
 
 def receive(
