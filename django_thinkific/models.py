@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .encoders import PayloadJSONEncoder
 from .topics import TOPIC_CHOICES
 
 
@@ -75,7 +76,8 @@ class ReceivedEvent(models.Model):
         blank=True,
         help_text=_("The X-Thinkific-Topic header, recorded only; the topic comes from the body."),
     )
-    payload = models.JSONField(_("payload"), default=dict)
+    # The encoder keeps large floats floats on PostgreSQL (see django_thinkific.encoders).
+    payload = models.JSONField(_("payload"), default=dict, encoder=PayloadJSONEncoder)
     thinkific_created_at = models.DateTimeField(_("created at Thinkific"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING

@@ -11,14 +11,22 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from datetime import timezone as dt_timezone
 from typing import Any
 
-from django.utils.dateparse import parse_datetime
+from ..models import ReceivedEvent
+from ..timestamps import parse_timestamp
 
-MAX_ID_LENGTH = 64
-MAX_PART_LENGTH = 50
-MAX_TENANT_LENGTH = 64
+
+def _max_length(field: str) -> int:
+    # The columns' own limits: SQLite does not enforce them, PostgreSQL does.
+    return ReceivedEvent._meta.get_field(field).max_length
+
+
+MAX_ID_LENGTH = _max_length("event_id")
+MAX_RESOURCE_LENGTH = _max_length("resource")
+MAX_ACTION_LENGTH = _max_length("action")
+MAX_TOPIC_LENGTH = _max_length("topic")
+MAX_TENANT_LENGTH = _max_length("tenant_id")
 MAX_JSON_DEPTH = 64
 
 
@@ -59,9 +67,16 @@ def _scalar(data: dict[str, Any], key: str, max_length: int, *, required: bool) 
         if required:
             raise EnvelopeError(f"'{key}' is missing")
         return ""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise EnvelopeError(f"'{key}' must be a string or a number")
-    text = str(value)
+    if isinstance(value, float):
+        # A JSON number with a fraction or an exponent is read as a double, which
+        # keeps about 17 digits: two different ids would become one event.
+        raise EnvelopeError(
+            f"'{key}' must be a string or a whole number, not a number with a fraction"
+            " or an exponent"
+        )
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise EnvelopeError(f"'{key}' must be a string or a whole number")
+    text = str(value)  # an integer keeps every digit
     if required and not text.strip():
         raise EnvelopeError(f"'{key}' must not be empty")
     if len(text) > max_length:
@@ -99,22 +114,6 @@ def _check_storable(value: Any) -> None:
             _check_text(item, "a string")
 
 
-def _created_at(data: dict[str, Any]) -> datetime | None:
-    value = data.get("created_at")
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise EnvelopeError("'created_at' must be a string")
-    # An unreadable timestamp is no reason to lose the event: keep it without one.
-    try:
-        parsed = parse_datetime(value)
-    except ValueError:
-        return None
-    if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt_timezone.utc)
-    return parsed
-
-
 def parse_envelope(body: bytes) -> Envelope:
     """Parse the raw (already verified) body into an :class:`Envelope`."""
     try:
@@ -136,11 +135,19 @@ def parse_envelope(body: bytes) -> Envelope:
     elif not isinstance(payload, dict):
         raise EnvelopeError("'payload' must be a JSON object")
 
+    resource = _scalar(data, "resource", MAX_RESOURCE_LENGTH, required=True)
+    action = _scalar(data, "action", MAX_ACTION_LENGTH, required=True)
+    if len(resource) + 1 + len(action) > MAX_TOPIC_LENGTH:
+        raise EnvelopeError(
+            f"'resource' and 'action' make a topic longer than {MAX_TOPIC_LENGTH} characters"
+        )
     return Envelope(
         event_id=_scalar(data, "id", MAX_ID_LENGTH, required=True),
-        resource=_scalar(data, "resource", MAX_PART_LENGTH, required=True),
-        action=_scalar(data, "action", MAX_PART_LENGTH, required=True),
+        resource=resource,
+        action=action,
         tenant_id=_scalar(data, "tenant_id", MAX_TENANT_LENGTH, required=False),
-        created_at=_created_at(data),
+        # An unusable timestamp (unreadable, not a string, or out of range in some
+        # time zone) is no reason to lose the event: it is kept without one.
+        created_at=parse_timestamp(data.get("created_at")),
         payload=payload,
     )

@@ -16,7 +16,9 @@ the prune of the same event (and waited for its commit) sees the tombstone.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -239,8 +241,16 @@ def _insert(event: ReceivedEvent, db: str) -> bool:
 
 
 def _header(value: str, limit: int) -> str:
-    """A header recorded as text: NUL and other control characters dropped."""
-    return "".join(ch for ch in value[:limit] if ch >= " " and ch != "\x7f")
+    """A header recorded as text: decoded as UTF-8, control characters (C0, DEL, C1) dropped.
+
+    WSGI (PEP 3333) and Django's ASGI handler hand header values over decoded
+    as latin-1, so UTF-8 arrives as mojibake ("acadÃ©mie"): the bytes are
+    recovered and decoded as UTF-8. Bytes that are not UTF-8 stay as latin-1
+    read them; a value that is already wider text (a test client) is kept.
+    """
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        value = value.encode("latin-1").decode("utf-8")
+    return "".join(ch for ch in value[:limit] if unicodedata.category(ch) != "Cc")
 
 
 def receive(
