@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('django_thinkific', '0001_initial'),
+        ('django_thinkific', '0003_unusable_timestamps'),
     ]
 
     operations = [
