@@ -12,9 +12,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, DISPATCH_CHOICES, get_settings
+from .timestamps import max_days_before
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -90,6 +92,18 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                     id=f"django_thinkific.{check_id}",
                 )
             )
+
+    retention = raw.get("EVENT_RETENTION_DAYS", DEFAULTS["EVENT_RETENTION_DAYS"])
+    most = max_days_before(timezone.now())
+    if _positive_int(retention) and retention > most:
+        messages.append(
+            Error(
+                f"THINKIFIC['EVENT_RETENTION_DAYS'] must be at most {most} (back to year 1, "
+                f"the calendar's start), not {retention!r}.",
+                hint="To keep events for good, set it to that maximum.",
+                id="django_thinkific.E003",
+            )
+        )
 
     dispatch = raw.get("DISPATCH", DEFAULTS["DISPATCH"])
     if dispatch not in DISPATCH_CHOICES:

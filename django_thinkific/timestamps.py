@@ -72,3 +72,12 @@ def days_before(moment: datetime, days: int) -> datetime | None:
     except OverflowError:
         return None
     return result if usable(result) else None
+
+
+def max_days_before(moment: datetime) -> int:
+    """The most whole days :func:`days_before` can take from ``moment`` (a usable result).
+
+    The upper limit of every day count (a retention, ``--days``): more days
+    than this reach back before year 1.
+    """
+    return max((moment - USABLE_MIN).days, 0)

@@ -27,13 +27,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connections, router, transaction
 from django.utils import timezone
 
 from ..conf import get_settings
 from ..models import ReceivedEvent
+from ..timestamps import USABLE_MIN, days_before
 
 logger = logging.getLogger("django_thinkific.retention")
 
@@ -47,7 +48,7 @@ class PruneReport:
 
 
 def cutoff_for(days: int, *, now: datetime | None = None) -> datetime:
-    return (now or timezone.now()) - timedelta(days=days)
+    return days_before(now or timezone.now(), days) or USABLE_MIN  # past year 1: keep all
 
 
 class _SQL:
