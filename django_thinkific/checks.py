@@ -12,9 +12,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, DISPATCH_CHOICES, get_settings
+from .timestamps import max_days_before
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -92,6 +94,17 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
 
     messages.extend(_check_replay(raw))
+    retention = raw.get("EVENT_RETENTION_DAYS", DEFAULTS["EVENT_RETENTION_DAYS"])
+    most = max_days_before(timezone.now())
+    if _positive_int(retention) and retention > most:
+        messages.append(
+            Error(
+                f"THINKIFIC['EVENT_RETENTION_DAYS'] must be at most {most} (back to year 1, "
+                f"the calendar's start), not {retention!r}.",
+                hint="To keep events for good, set it to that maximum.",
+                id="django_thinkific.E003",
+            )
+        )
 
     dispatch = raw.get("DISPATCH", DEFAULTS["DISPATCH"])
     if dispatch not in DISPATCH_CHOICES:
@@ -201,6 +214,14 @@ def _check_replay(raw: Mapping[str, Any]) -> list[CheckMessage]:
         messages.append(
             Error(
                 f"THINKIFIC['REPLAY_WINDOW_DAYS'] must be a positive integer, not {window!r}.",
+                id="django_thinkific.E012",
+            )
+        )
+    elif window > max_days_before(timezone.now()):
+        messages.append(
+            Error(
+                f"THINKIFIC['REPLAY_WINDOW_DAYS'] must be at most "
+                f"{max_days_before(timezone.now())} (back to year 1), not {window!r}.",
                 id="django_thinkific.E012",
             )
         )

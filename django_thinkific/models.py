@@ -7,7 +7,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .encoders import PayloadJSONEncoder
-from .topics import TOPIC_CHOICES
 
 
 class Subscription(models.Model):
@@ -22,7 +21,9 @@ class Subscription(models.Model):
         INACTIVE = "inactive", _("inactive")
 
     thinkific_id = models.CharField(_("Thinkific id"), max_length=64, unique=True)
-    topic = models.CharField(_("topic"), max_length=100, choices=TOPIC_CHOICES)
+    # No choices, as for events: a sync stores a webhook of a topic Thinkific
+    # added after this release. Creating one is checked against TOPICS.
+    topic = models.CharField(_("topic"), max_length=100)
     target_url = models.URLField(_("target URL"), max_length=2000)
     # Not limited to Status: Thinkific may report a state we do not know yet.
     status = models.CharField(_("status"), max_length=32, default=Status.ACTIVE)
@@ -63,7 +64,9 @@ class ReceivedEvent(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     event_id = models.CharField(_("event id"), max_length=64, unique=True)
-    topic = models.CharField(_("topic"), max_length=100, choices=TOPIC_CHOICES)
+    # No choices: an event of a topic Thinkific added later is stored on purpose
+    # and shown as it is (choices would show it as "-"); see topics.TOPICS.
+    topic = models.CharField(_("topic"), max_length=100)
     resource = models.CharField(_("resource"), max_length=50)
     action = models.CharField(_("action"), max_length=50)
     tenant_id = models.CharField(_("tenant id"), max_length=64, blank=True)

@@ -16,10 +16,10 @@ never lost for it.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 from datetime import timezone as dt_timezone
 
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 
 UTC = dt_timezone.utc
 
@@ -37,23 +37,31 @@ def usable(value: datetime) -> bool:
     return USABLE_MIN <= in_utc <= USABLE_MAX
 
 
-def parse_timestamp(value: object) -> datetime | None:
-    """An ISO 8601 timestamp from Thinkific, aware and usable, or ``None``.
+def parse_timestamp(
+    value: object, *, naive_tz: tzinfo = UTC, dates: bool = False
+) -> datetime | None:
+    """An ISO 8601 timestamp, aware, usable and in UTC, or ``None``.
 
     ``None`` for anything that is not a string, not a timestamp, or not
-    usable (see :func:`usable`). A timestamp without an offset is taken as
-    UTC, which is what Thinkific sends.
+    usable (see :func:`usable`). A timestamp without an offset is taken in
+    ``naive_tz``: UTC by default, which is what Thinkific sends; a query
+    parameter typed by a person passes the site's time zone. With ``dates``
+    a bare date (``2024-05-01``) is accepted too, as midnight in ``naive_tz``.
     """
     if not isinstance(value, str):
         return None
+    text = value.strip()
     try:
-        parsed = parse_datetime(value.strip())
-    except (ValueError, OverflowError):
+        parsed = parse_datetime(text)
+        if parsed is None and dates:
+            day = parse_date(text)
+            parsed = datetime.combine(day, time.min) if day is not None else None
+    except (ValueError, OverflowError):  # well formed but impossible, e.g. 2024-02-30
         return None
     if parsed is None:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.replace(tzinfo=naive_tz)
     return parsed.astimezone(UTC) if usable(parsed) else None
 
 
@@ -64,3 +72,12 @@ def days_before(moment: datetime, days: int) -> datetime | None:
     except OverflowError:
         return None
     return result if usable(result) else None
+
+
+def max_days_before(moment: datetime) -> int:
+    """The most whole days :func:`days_before` can take from ``moment`` (a usable result).
+
+    The upper limit of every day count (a retention, ``--days``): more days
+    than this reach back before year 1.
+    """
+    return max((moment - USABLE_MIN).days, 0)

@@ -101,4 +101,3 @@ def _celery_join_flag():
     from celery.result import _set_task_join_will_block
 
     _set_task_join_will_block(False)
-    yield

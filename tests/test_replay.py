@@ -67,7 +67,7 @@ def test_replay_of_an_event_without_a_date_is_recognised(
         with django_capture_on_commit_callbacks(execute=True):
             post_event(client, body)
         age_all(40)
-        tasks.prune_received_events.apply().result
+        assert tasks.prune_received_events.apply().result == 1
         with django_capture_on_commit_callbacks(execute=True) as queued:
             assert post_event(client, body).json()["status"] == "pruned"
     assert len(calls) == 1

@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from ..models import ReceivedEvent
 from ..services.processing import process_again
 from ..services.stats import deliveries_per_day
+from .lookups import CheckedLookupsMixin, TopicFilter
 from .paginator import BoundedCountPaginator
 
 CHART_HEIGHT = 120
@@ -55,9 +56,9 @@ def chart_context() -> dict[str, Any]:
 
 
 @admin.register(ReceivedEvent)
-class ReceivedEventAdmin(admin.ModelAdmin):
+class ReceivedEventAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     list_display = ("event_id", "topic", "status", "tenant_id", "site", "received_at", "attempts")
-    list_filter = ("topic", "status", "received_at")
+    list_filter = (("topic", TopicFilter), "status", "received_at")
     search_fields = ("=event_id",)
     show_full_result_count = False
     # Django 5's "Show counts" would COUNT every filter choice over the whole table.

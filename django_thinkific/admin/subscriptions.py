@@ -21,6 +21,7 @@ from ..models import Subscription
 from ..services import subscriptions
 from ..services.test_events import send_test_event
 from .forms import SubscriptionForm, api_error_message
+from .lookups import CheckedLookupsMixin, TopicFilter
 
 REMOTE_FIELDS = (
     "thinkific_id",
@@ -34,10 +35,10 @@ REMOTE_FIELDS = (
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     form = SubscriptionForm
     list_display = ("topic", "target_url", "status", "thinkific_id", "last_synced_at")
-    list_filter = ("topic", "status")
+    list_filter = (("topic", TopicFilter), "status")
     search_fields = ("=thinkific_id", "target_url")
     actions = ("send_test_event_action", "sync_action", "delete_selected")
     change_list_template = "admin/django_thinkific/subscription/change_list.html"

@@ -9,15 +9,15 @@ so the API answers with exactly Thinkific's messages ("invalid format",
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..models import ReceivedEvent, Subscription
+from ..timestamps import parse_timestamp
 
 
 class SubscriptionSerializer(serializers.ModelSerializer):
@@ -81,37 +81,43 @@ _SPACED_OFFSET = re.compile(r"^(.*[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?
 
 
 class DateOrDateTimeField(serializers.Field):
-    """An ISO 8601 date (midnight, current time zone) or date-time (naive: current time zone)."""
+    """An ISO 8601 date (midnight, current time zone) or date-time (naive: current time zone).
+
+    Parsed by :func:`django_thinkific.timestamps.parse_timestamp`, the one rule:
+    an instant that is not usable (outside years 1 to 9999 in some time zone)
+    is refused like a malformed one, and the value reaching the database is
+    in UTC whatever offset was written (PostgreSQL refuses offsets past 15:59).
+    """
 
     default_error_messages = {
-        "invalid": _("Enter an ISO 8601 date (2024-05-01) or date-time (2024-05-01T13:30:00Z)."),
+        "invalid": _(
+            "Enter an ISO 8601 date (2024-05-01) or date-time (2024-05-01T13:30:00Z) "
+            "between the years 1 and 9999."
+        ),
     }
 
     def to_internal_value(self, data: Any) -> datetime:
         if not isinstance(data, str):
             self.fail("invalid")
         value = _SPACED_OFFSET.sub(r"\1+\2", data.strip())
-        try:
-            parsed = parse_datetime(value)
-            if parsed is None:
-                day = parse_date(value)
-                parsed = datetime.combine(day, time.min) if day is not None else None
-        except ValueError:  # well formed but impossible, e.g. 2024-02-30
-            parsed = None
+        parsed = parse_timestamp(value, naive_tz=timezone.get_current_timezone(), dates=True)
         if parsed is None:
             self.fail("invalid")
-        if timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed)
         return parsed
 
     def to_representation(self, value: datetime) -> str:
         return value.isoformat()
 
 
+def _text_filter(model: Any, name: str) -> serializers.CharField:
+    """A text query parameter as long as its column; DRF's CharField refuses NUL."""
+    return serializers.CharField(required=False, max_length=model._meta.get_field(name).max_length)
+
+
 class EventFilterSerializer(serializers.Serializer):
     """The event list's query parameters; a bad value is a 400 naming the parameter."""
 
-    topic = serializers.CharField(required=False, max_length=100)
+    topic = _text_filter(ReceivedEvent, "topic")
     status = serializers.ChoiceField(required=False, choices=ReceivedEvent.Status.choices)
     received_after = DateOrDateTimeField(
         required=False, help_text=_("Received at or after this instant (inclusive).")
@@ -119,6 +125,14 @@ class EventFilterSerializer(serializers.Serializer):
     received_before = DateOrDateTimeField(
         required=False, help_text=_("Received before this instant (exclusive).")
     )
+
+
+class SubscriptionFilterSerializer(serializers.Serializer):
+    """The subscription list's query parameters (exact matches); a bad value is a 400."""
+
+    topic = _text_filter(Subscription, "topic")
+    # Any text: Thinkific may report a state this app does not know yet.
+    status = _text_filter(Subscription, "status")
 
 
 class SendTestSerializer(serializers.Serializer):

@@ -6,9 +6,10 @@ No ``app_name`` here: the names live in the app's own namespace, e.g.
 
 from __future__ import annotations
 
+from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
-from .views import APIRootView, EventViewSet, SubscriptionViewSet
+from .views import APIRootView, EventViewSet, NotFoundView, SubscriptionViewSet
 
 
 class Router(DefaultRouter):
@@ -19,4 +20,9 @@ router = Router()
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 router.register("events", EventViewSet, basename="event")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    # Last: every other URL ending in "/" is a JSON 404. One without the slash
+    # is left to APPEND_SLASH, which redirects it here (or to a real route).
+    re_path(r"^(?:.*/)?$", NotFoundView.as_view(), name="api-not-found"),
+]

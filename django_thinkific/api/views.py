@@ -16,11 +16,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db.models import QuerySet
-from rest_framework import routers, status, viewsets
+from django.db.models import Model, QuerySet
+from rest_framework import routers, status, views, viewsets
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -40,9 +40,13 @@ from .serializers import (
     EventListSerializer,
     ProcessAgainSerializer,
     SendTestSerializer,
+    SubscriptionFilterSerializer,
     SubscriptionSerializer,
     SyncReportSerializer,
 )
+
+#: The largest primary key a ``BigAutoField`` can hold.
+MAX_PK = 2**63 - 1
 
 logger = logging.getLogger("django_thinkific.api")
 
@@ -96,6 +100,31 @@ class ThinkificAPIMixin:
     def get_permissions(self) -> list[BasePermission]:
         return configured_permissions()
 
+    def get_object(self) -> Model:
+        """The row named in the path; anything but a plain positive id is a 404 in JSON.
+
+        The routes accept any path segment, so ``abc``, ``%C2%84`` or an id past
+        the column's range reach this JSON 404 instead of Django's HTML page
+        (and ``٣``, which ``int()`` would take for 3, is no id either).
+        """
+        value = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)  # type: ignore[attr-defined]
+        if not (
+            isinstance(value, str)
+            and value.isascii()
+            and value.isdigit()
+            and 0 < int(value) <= MAX_PK
+        ):
+            raise NotFound()
+        return super().get_object()  # type: ignore[misc]
+
+    def filter_params(self, serializer_class: type[Any]) -> dict[str, Any]:
+        """The list's query parameters, validated; blank means no filter; bad is a 400."""
+        params = {k: v for k, v in self.request.query_params.items() if v != ""}  # type: ignore[attr-defined]
+        filters = serializer_class(data=params)
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        return dict(filters.validated_data)
+
     def handle_exception(self, exc: Exception) -> Response:
         """Turn a service-layer failure into a DRF error, for every action at once."""
         if isinstance(exc, ThinkificAPIError):
@@ -121,15 +150,11 @@ class SubscriptionViewSet(ThinkificAPIMixin, viewsets.ModelViewSet):
     queryset = Subscription.objects.order_by("topic", "target_url", "pk")
     serializer_class = SubscriptionSerializer
     pagination_class = SubscriptionPagination
-    lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet[Subscription]:
         queryset = super().get_queryset()
         if self.action == "list":
-            for name in ("topic", "status"):
-                value = self.request.query_params.get(name)
-                if value:
-                    queryset = queryset.filter(**{name: value})
+            queryset = queryset.filter(**self.filter_params(SubscriptionFilterSerializer))
         return queryset
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -180,7 +205,6 @@ class EventViewSet(ThinkificAPIMixin, viewsets.ReadOnlyModelViewSet):
 
     queryset = ReceivedEvent.objects.all()
     pagination_class = EventCursorPagination
-    lookup_value_regex = r"\d+"
 
     def get_serializer_class(self) -> type[EventListSerializer]:
         return EventListSerializer if self.action == "list" else EventDetailSerializer
@@ -191,11 +215,7 @@ class EventViewSet(ThinkificAPIMixin, viewsets.ReadOnlyModelViewSet):
             return queryset
         # The list shows neither; not reading them keeps a page of big payloads cheap.
         queryset = queryset.defer("payload", "last_error")
-        params = {k: v for k, v in self.request.query_params.items() if v != ""}
-        filters = EventFilterSerializer(data=params)
-        if not filters.is_valid():
-            raise ValidationError(filters.errors)
-        data = filters.validated_data
+        data = self.filter_params(EventFilterSerializer)
         if "topic" in data:
             queryset = queryset.filter(topic=data["topic"])
         if "status" in data:
@@ -225,3 +245,13 @@ class EventViewSet(ThinkificAPIMixin, viewsets.ReadOnlyModelViewSet):
 
 class APIRootView(ThinkificAPIMixin, routers.APIRootView):
     """The index of the API, guarded like the rest of it."""
+
+
+class NotFoundView(ThinkificAPIMixin, views.APIView):
+    """Any other URL under the API: a 404 in JSON (after the same auth), not Django's HTML page."""
+
+    _ignore_model_permissions = True  # no model here; IsAdminUser still guards it
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        raise NotFound()

@@ -41,7 +41,7 @@ from django.utils import timezone
 
 from ..conf import get_settings
 from ..models import PrunedEvent, ReceivedEvent
-from ..timestamps import days_before
+from ..timestamps import USABLE_MIN, days_before
 
 logger = logging.getLogger("django_thinkific.retention")
 
@@ -56,11 +56,7 @@ class PruneReport:
 
 
 def cutoff_for(days: int, *, now: datetime | None = None) -> datetime:
-    """The instant ``days`` before now; ``ValueError`` when that is before year 1."""
-    cutoff = days_before(now or timezone.now(), days)
-    if cutoff is None:
-        raise ValueError(f"{days} days is more than the calendar holds")
-    return cutoff
+    return days_before(now or timezone.now(), days) or USABLE_MIN  # past year 1: keep all
 
 
 class _SQL:

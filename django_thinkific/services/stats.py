@@ -1,4 +1,4 @@
-"""Deliveries per day and status, for the admin's chart."""
+"""Deliveries per day and status, for the admin's chart; the topics in use, for its filter."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count
+from django.db.models import Count, Model
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -14,6 +14,9 @@ from ..conf import get_settings
 from ..models import ReceivedEvent
 
 CACHE_SECONDS = 60
+#: The chart shows the retention window, but never more than this many days:
+#: a retention of decades would otherwise draw a bar per day on every page view.
+CHART_MAX_DAYS = 366
 STATUSES = tuple(ReceivedEvent.Status.values)
 
 
@@ -28,12 +31,15 @@ class Day:
 
 
 def deliveries_per_day(days: int | None = None) -> list[Day]:
-    """One entry per day of the retention window, oldest first, split by status.
+    """One entry per day of the retention window (at most ``CHART_MAX_DAYS``), oldest
+    first, split by status.
 
     One grouped query over the ``received_at`` index, cached for a minute so
-    a busy changelist does not repeat it on every page view.
+    a busy changelist does not repeat it on every page view. Only dates are
+    subtracted here, at most a year from today: no instant can leave the
+    calendar (see :mod:`django_thinkific.timestamps`).
     """
-    days = days or get_settings().event_retention_days
+    days = min(days or get_settings().event_retention_days, CHART_MAX_DAYS)
     today = timezone.localdate()
     key = f"django_thinkific:deliveries_per_day:{days}:{today.isoformat()}"
     cached = cache.get(key)
@@ -53,5 +59,20 @@ def deliveries_per_day(days: int | None = None) -> list[Day]:
         if row["day"] in table and row["status"] in STATUSES:
             table[row["day"]][row["status"]] += row["n"]
     result = [Day(day, counts) for day, counts in table.items()]
+    cache.set(key, result, CACHE_SECONDS)
+    return result
+
+
+def topics_in_use(model: type[Model], field: str = "topic") -> list[str]:
+    """The distinct values of ``model.field``, sorted; cached for a minute.
+
+    For the admin's topic filter, which also lists a topic Thinkific added
+    after this release. One ``DISTINCT`` over the topic index.
+    """
+    key = f"django_thinkific:topics_in_use:{model._meta.label_lower}:{field}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    result = sorted(model._default_manager.order_by().values_list(field, flat=True).distinct())
     cache.set(key, result, CACHE_SECONDS)
     return result

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from ...conf import get_settings
 from ...services.retention import prune
+from ...timestamps import max_days_before
 
 
 class Command(BaseCommand):
@@ -27,6 +29,9 @@ class Command(BaseCommand):
         )
         if days < 1:
             raise CommandError("--days must be at least 1")
+        most = max_days_before(timezone.now())
+        if days > most:
+            raise CommandError(f"--days must be at most {most} (back to year 1), not {days}")
         if options["batch_size"] is not None and options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
         progress = self.stdout.isatty() and options["verbosity"] >= 1

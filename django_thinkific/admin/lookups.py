@@ -1,0 +1,95 @@
+"""What both admin lists share: their GET parameters checked, and a topic filter.
+
+Django's changelist turns a lookup it cannot build into a redirect to ``?e=1``,
+but some values only fail when the query runs, which is a 500: a NUL in any
+text on PostgreSQL, an instant outside years 1 to 9999 once in UTC, an
+offset PostgreSQL refuses (past 15:59). Those are caught here first, with
+the same answer Django gives for any other bad lookup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.db import models
+from django.http import HttpRequest, QueryDict
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..services.stats import topics_in_use
+from ..timestamps import parse_timestamp
+from ..topics import TOPICS
+
+#: Lookups whose value is one instant (``in`` and ``range``: comma-separated instants).
+_INSTANT_LOOKUPS = frozenset({"", "exact", "gt", "gte", "lt", "lte"})
+_LIST_LOOKUPS = frozenset({"in", "range"})
+
+
+def checked_query(query: QueryDict, model: type[models.Model]) -> QueryDict:
+    """``query`` with every instant of a date-time lookup written in the site's time zone.
+
+    Instants are read by :func:`django_thinkific.timestamps.parse_timestamp`
+    (naive values and bare dates in the site's time zone, as the admin's
+    own date filter writes them, and unchanged when they already are).
+    Raises ``IncorrectLookupParameters`` for a NUL anywhere or an instant
+    that is malformed or not usable.
+    """
+    zone = timezone.get_current_timezone()
+    datetime_fields = {
+        f.name for f in model._meta.concrete_fields if isinstance(f, models.DateTimeField)
+    }
+    checked = query.copy()
+    for key, values in query.lists():
+        if "\x00" in key or any("\x00" in value for value in values):
+            raise IncorrectLookupParameters(f"{key!r}: NUL character")
+        name, _sep, lookup = key.partition("__")
+        if name not in datetime_fields or lookup not in _INSTANT_LOOKUPS | _LIST_LOOKUPS:
+            continue
+        written = []
+        for value in values:
+            parts = value.split(",") if lookup in _LIST_LOOKUPS else [value]
+            instants = [parse_timestamp(p, naive_tz=zone, dates=True) for p in parts]
+            if None in instants:
+                raise IncorrectLookupParameters(f"{key!r}: not a usable date or date-time")
+            written.append(",".join(str(i.astimezone(zone)) for i in instants if i))
+        checked.setlist(key, written)
+    return checked
+
+
+class CheckedLookupsMixin:
+    """For a ``ModelAdmin``: bad GET parameters end as ``?e=1``, never a 500."""
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        request.GET = checked_query(request.GET, self.model)  # type: ignore[attr-defined]
+        return super().get_changelist_instance(request)  # type: ignore[misc]
+
+
+class TopicFilter(admin.ChoicesFieldListFilter):
+    """Every known topic, then any other topic present in the table.
+
+    The column has no choices on purpose: an event of a topic Thinkific added
+    later is stored, shown as it is, and can be picked here like any other.
+    """
+
+    def choices(self, changelist: Any) -> Any:
+        selected = self.lookup_val
+        if isinstance(selected, str):  # Django < 5.0 keeps one value, later a list
+            selected = [selected]
+        yield {
+            "selected": not selected,
+            "query_string": changelist.get_query_string(
+                remove=[self.lookup_kwarg, self.lookup_kwarg_isnull]
+            ),
+            "display": _("All"),
+        }
+        present = topics_in_use(self.field.model, self.field.name)
+        for topic in [*TOPICS, *sorted(set(present) - set(TOPICS))]:
+            yield {
+                "selected": bool(selected) and topic in selected,
+                "query_string": changelist.get_query_string(
+                    {self.lookup_kwarg: topic}, [self.lookup_kwarg_isnull]
+                ),
+                "display": topic,
+            }
