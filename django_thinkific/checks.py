@@ -15,6 +15,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, DISPATCH_CHOICES, get_settings
+from .signing import key_problem
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -114,6 +115,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 )
             )
 
+    messages.extend(_check_key_characters(raw))
+
     timeout = raw.get("API_TIMEOUT", DEFAULTS["API_TIMEOUT"])
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         messages.append(
@@ -188,6 +191,32 @@ def _check_base_url(url: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _check_key_characters(raw: Mapping[str, Any]) -> list[CheckMessage]:
+    """E012: a key or secret holding a character an HTTP header cannot carry."""
+    named: list[tuple[str, Any]] = [
+        (f"THINKIFIC[{key!r}]", raw.get(key)) for key in ("API_KEY", "APP_CLIENT_SECRET")
+    ]
+    secrets = raw.get("WEBHOOK_SECRETS")
+    items = secrets.split(",") if isinstance(secrets, str) else secrets
+    if isinstance(items, (list, tuple)):
+        named += [(f"THINKIFIC['WEBHOOK_SECRETS'][{i}]", item) for i, item in enumerate(items)]
+    problems = []
+    for name, value in named:
+        problem = key_problem(value.strip()) if isinstance(value, str) else None
+        if problem:
+            problems.append(
+                Error(
+                    f"{name} holds a character an HTTP header cannot carry ({problem}). "
+                    "Thinkific issues no such key: API calls with it fail, and no delivery's "
+                    "signature can match it.",
+                    hint="A key pasted with an invisible character (a zero-width space, a "
+                    "byte order mark) or a non-ASCII one; type or copy it again.",
+                    id="django_thinkific.E012",
+                )
+            )
+    return problems
 
 
 def _check_permission_classes(value: Any) -> list[CheckMessage]:

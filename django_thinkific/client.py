@@ -27,6 +27,7 @@ import requests
 from . import __version__
 from .errors import (
     APIConnectionError,
+    APIDisabled,
     AuthenticationFailed,
     BadResponse,
     NotFound,
@@ -35,6 +36,7 @@ from .errors import (
     ThinkificAPIError,
     ValidationFailed,
 )
+from .signing import key_problem
 
 logger = logging.getLogger("django_thinkific.client")
 
@@ -139,13 +141,13 @@ class ThinkificClient:
         self.backoff = backoff
         self._sleep = sleep or pause
         self._session = session or requests.Session()
-        self._session.headers.update(
-            {
-                "Authorization": f"Bearer {api_key}",
-                "Accept": "application/json",
-                "User-Agent": USER_AGENT,
-            }
-        )
+        # A key the header cannot carry is never put in it: every call then fails with
+        # APIDisabled (see ``_request``), and nothing in this frame can fail.
+        self._key_problem = key_problem(api_key) if isinstance(api_key, str) else "not text"
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if self._key_problem is None:
+            headers["Authorization"] = f"Bearer {api_key}"
+        self._session.headers.update(headers)
 
     def __repr__(self) -> str:
         return f"<ThinkificClient {self.base_url}>"
@@ -219,42 +221,22 @@ class ThinkificClient:
         return base + random.uniform(0, base / 2)  # noqa: S311  (jitter, not crypto)
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        if self._key_problem:
+            raise APIDisabled(
+                f"The API key (THINKIFIC['API_KEY']) holds a character an HTTP header cannot "
+                f"carry ({self._key_problem}), so nothing was sent to Thinkific; "
+                f"manage.py check reports it as django_thinkific.E012"
+            )
         url = f"{self.base_url}{path}"
-        idempotent = method in IDEMPOTENT
         attempt = 0
         while True:
-            try:
-                response = self._session.request(method, url, timeout=self.timeout, **kwargs)
-            except requests.ConnectTimeout:
-                error: ThinkificAPIError = APIConnectionError(
-                    f"Thinkific could not be reached at {self.base_url} (connection timed out)"
-                )
-                retry = True  # never connected: safe even for POST
-            except requests.Timeout:
-                error = APIConnectionError(
-                    f"Thinkific did not answer within {self.timeout:g} seconds"
-                )
-                retry = idempotent
-            except requests.ConnectionError:
-                error = APIConnectionError(
-                    f"Thinkific could not be reached at {self.base_url} (connection failed)"
-                )
-                retry = idempotent
-            except requests.RequestException as exc:
-                # Anything else requests refuses (e.g. an invalid header): its message
-                # may quote the Authorization header, so only its type is kept.
-                raise APIConnectionError(
-                    f"Thinkific could not be called at {self.base_url} ({type(exc).__name__})"
-                ) from None
-            else:
-                if response.status_code < 400:
-                    return self._json(response)
-                error = self._error(response)
-                if isinstance(error, RateLimited):
-                    retry = error.retry_after is None or error.retry_after <= MAX_RETRY_AFTER
-                else:
-                    retry = isinstance(error, ServerError) and idempotent
+            body, error, retry = self._attempt(method, url, kwargs)
+            if error is None:
+                return body
             if not retry or attempt >= self.max_retries:
+                # Raised here, outside any ``except``: no chained exception, and no frame
+                # of requests or http.client (whose locals hold the Authorization header)
+                # is on the traceback.
                 raise error
             wait = (
                 error.retry_after
@@ -265,16 +247,55 @@ class ThinkificClient:
             self._sleep(wait)
             attempt += 1
 
-    @staticmethod
-    def _json(response: requests.Response) -> Any:
-        if response.status_code == 204 or not response.content:
-            return None
+    def _attempt(
+        self, method: str, url: str, kwargs: dict[str, Any]
+    ) -> tuple[Any, ThinkificAPIError | None, bool]:
+        """One exchange: ``(body, None, False)`` or ``(None, error, retry)``; never raises.
+
+        Any failure to send, whatever its type (requests' own errors, but also e.g.
+        ``UnicodeEncodeError`` from ``http.client`` encoding a header), becomes a typed
+        error naming only the exception's type: its message and its traceback's locals
+        may quote the Authorization header. Neither the exception nor the response
+        (whose ``request`` holds the headers) leaves this method.
+        """
+        idempotent = method in IDEMPOTENT
         try:
-            return response.json()
+            response = self._session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.ConnectTimeout:
+            reason = "connection timed out"
+            return None, APIConnectionError(self._unreachable(reason)), True  # never connected
+        except requests.Timeout:
+            message = f"Thinkific did not answer within {self.timeout:g} seconds"
+            return None, APIConnectionError(message), idempotent
+        except requests.ConnectionError:
+            return None, APIConnectionError(self._unreachable("connection failed")), idempotent
+        except Exception as exc:
+            message = f"Thinkific could not be called at {self.base_url} ({type(exc).__name__})"
+            return None, APIConnectionError(message), False
+        try:
+            if response.status_code < 400:
+                return self._json(response)
+            error = self._error(response)
+        finally:
+            response.close()
+        if isinstance(error, RateLimited):
+            retry = error.retry_after is None or error.retry_after <= MAX_RETRY_AFTER
+        else:
+            retry = isinstance(error, ServerError) and idempotent
+        return None, error, retry
+
+    def _unreachable(self, reason: str) -> str:
+        return f"Thinkific could not be reached at {self.base_url} ({reason})"
+
+    @staticmethod
+    def _json(response: requests.Response) -> tuple[Any, ThinkificAPIError | None, bool]:
+        if response.status_code == 204 or not response.content:
+            return None, None, False
+        try:
+            return response.json(), None, False
         except ValueError:
-            raise BadResponse(
-                f"Thinkific answered {response.status_code} with a body that is not JSON"
-            ) from None
+            message = f"Thinkific answered {response.status_code} with a body that is not JSON"
+        return None, BadResponse(message), False
 
     @staticmethod
     def _error(response: requests.Response) -> ThinkificAPIError:
