@@ -4,7 +4,8 @@ One ``requests.Session`` per client (keep-alive), a timeout on every call,
 typed errors (:mod:`django_thinkific.errors`) and retries with backoff:
 
 - 429: retried for every method (Thinkific did not act on the request),
-  honouring ``Retry-After``;
+  honouring ``Retry-After`` or Thinkific's ``RateLimit-Reset`` (an epoch time
+  or milliseconds until the reset) up to ``MAX_RETRY_AFTER``;
 - connection failures and 5xx: retried only for idempotent methods (GET,
   PUT, DELETE). A POST that may have reached Thinkific is never repeated,
   because that could create a webhook twice; only a POST that could not
@@ -14,7 +15,9 @@ typed errors (:mod:`django_thinkific.errors`) and retries with backoff:
 from __future__ import annotations
 
 import logging
+import math
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -101,19 +104,48 @@ def _webhook(body: Any) -> dict[str, Any]:
     return body
 
 
+#: A plain number of seconds or milliseconds: ASCII digits, an optional fraction.
+_NUMBER = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,6})?", re.ASCII)
+#: ``RateLimit-Reset`` from here up is an epoch time (10**9 s is September 2001);
+#: below, milliseconds until the reset (10**9 ms would be 11.6 days, no rate-limit window).
+EPOCH_FROM = 1e9
+#: A wait longer than this is not believed: the header is ignored (backoff applies).
+MAX_BELIEVABLE_WAIT = 86400.0
+
+
+def _seconds(wait: float) -> float | None:
+    if not math.isfinite(wait):
+        return None
+    wait = max(0.0, wait)
+    return wait if wait <= MAX_BELIEVABLE_WAIT else None
+
+
+def _number(value: str) -> float | None:
+    text = value.strip()
+    return float(text) if _NUMBER.fullmatch(text) else None
+
+
 def _retry_after(response: requests.Response) -> float | None:
+    """Seconds to wait before retrying a 429, when Thinkific says; ``None`` otherwise.
+
+    ``Retry-After`` (seconds or an HTTP date) first; else ``RateLimit-Reset``, which
+    Thinkific documents both as an epoch time and as milliseconds until the reset
+    (told apart by size, see ``EPOCH_FROM``). Anything else is ignored.
+    """
+    now = time.time()
     value = response.headers.get("Retry-After")
-    if not value:
+    if value:
+        number = _number(value)
+        if number is not None:
+            return _seconds(number)
+        try:
+            return _seconds(parsedate_to_datetime(value).timestamp() - now)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    number = _number(response.headers.get("RateLimit-Reset") or "")
+    if number is None:
         return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    return _seconds(number - now if number >= EPOCH_FROM else number / 1000)
 
 
 class ThinkificClient:
