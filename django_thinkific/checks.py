@@ -16,8 +16,7 @@ from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, DISPATCH_CHOICES, get_settings
 from .signing import key_problem
-
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+from .validation import is_loopback_host
 
 
 def _positive_int(value: Any) -> bool:
@@ -180,13 +179,13 @@ def _check_base_url(url: Any) -> list[CheckMessage]:
                 id="django_thinkific.E005",
             )
         ]
-    if parts.scheme != "https" and host not in LOOPBACK_HOSTS:
+    if parts.scheme != "https" and not is_loopback_host(host):
         return [
             Error(
                 f"THINKIFIC['API_BASE_URL'] must use https (the API key travels in every "
                 f"request), not {url!r}.",
-                hint="Plain http is allowed only to a loopback host (127.0.0.1, localhost, "
-                "[::1]), for a local fake of the API.",
+                hint="Plain http is allowed only to a loopback host (localhost or a name "
+                "under .localhost, 127.0.0.0/8, [::1]), for a local fake of the API.",
                 id="django_thinkific.E005",
             )
         ]
