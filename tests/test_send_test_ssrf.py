@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import threading
 from contextlib import contextmanager
+from ipaddress import IPv4Address, IPv6Address
 
 import pytest
 import responses
@@ -22,9 +23,12 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.urls import reverse
+from hypothesis import example, given
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from django_thinkific.testing import sign
+from django_thinkific.validation import address_error, target_url_error
 from tests.factories import SubscriptionFactory, grant_all
 from tests.settings import API_KEY
 
@@ -381,3 +385,37 @@ def test_a_certificate_for_another_name_is_refused(
         == "The test event was not delivered: the target could not be reached (SSLError)."
     )
     assert server.seen == []
+
+
+# --- properties over the whole address space -------------------------------------------
+
+IPV4 = st.integers(0, 2**32 - 1).map(IPv4Address)
+
+
+@given(ip=IPV4, allow=st.booleans())
+@example(ip=IPv4Address("127.0.0.1"), allow=False)
+@example(ip=IPv4Address("0.0.0.0"), allow=True)  # noqa: S104
+@example(ip=IPv4Address("255.255.255.255"), allow=True)
+@example(ip=IPv4Address("8.8.8.8"), allow=False)
+def test_embedding_an_ipv4_address_in_ipv6_never_changes_the_verdict(ip, allow):
+    verdict = address_error(str(ip), allow_loopback=allow)
+    mapped = IPv6Address(f"::ffff:{ip}")
+    sixtofour = IPv6Address((0x2002 << 112) | (int(ip) << 80) | 1)
+    nat64 = IPv6Address(f"64:ff9b::{ip}")
+    for form in (mapped, sixtofour, nat64):
+        assert address_error(str(form), allow_loopback=allow) == verdict, form
+
+
+@given(
+    label=st.from_regex(r"\A[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?\Z"),
+    tld=st.sampled_from(["io", "com", "localhost", "test", "thinkific.com", "1", "0x7f"]),
+    scheme=st.sampled_from(["http", "https"]),
+    allow=st.booleans(),
+)
+@example(label="127.0.0", tld="1", scheme="https", allow=False)
+@example(label="app", tld="localhost", scheme="http", allow=True)
+def test_a_trailing_dot_never_changes_the_static_verdict(label, tld, scheme, allow):
+    host = f"{label}.{tld}"
+    plain = target_url_error(f"{scheme}://{host}/hook", allow_insecure=allow)
+    dotted = target_url_error(f"{scheme}://{host}./hook", allow_insecure=allow)
+    assert dotted == plain
