@@ -16,9 +16,9 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, DISPATCH_CHOICES, get_settings
+from .signing import key_problem
 from .timestamps import max_days_before
-
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+from .validation import is_loopback_host
 
 
 def _positive_int(value: Any) -> bool:
@@ -129,6 +129,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 )
             )
 
+    messages.extend(_check_key_characters(raw))
+
     timeout = raw.get("API_TIMEOUT", DEFAULTS["API_TIMEOUT"])
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         messages.append(
@@ -192,13 +194,13 @@ def _check_base_url(url: Any) -> list[CheckMessage]:
                 id="django_thinkific.E005",
             )
         ]
-    if parts.scheme != "https" and host not in LOOPBACK_HOSTS:
+    if parts.scheme != "https" and not is_loopback_host(host):
         return [
             Error(
                 f"THINKIFIC['API_BASE_URL'] must use https (the API key travels in every "
                 f"request), not {url!r}.",
-                hint="Plain http is allowed only to a loopback host (127.0.0.1, localhost, "
-                "[::1]), for a local fake of the API.",
+                hint="Plain http is allowed only to a loopback host (localhost or a name "
+                "under .localhost, 127.0.0.0/8, [::1]), for a local fake of the API.",
                 id="django_thinkific.E005",
             )
         ]
@@ -244,6 +246,32 @@ def _check_replay(raw: Mapping[str, Any]) -> list[CheckMessage]:
             )
         )
     return messages
+
+
+def _check_key_characters(raw: Mapping[str, Any]) -> list[CheckMessage]:
+    """E014: a key or secret holding a character an HTTP header cannot carry."""
+    named: list[tuple[str, Any]] = [
+        (f"THINKIFIC[{key!r}]", raw.get(key)) for key in ("API_KEY", "APP_CLIENT_SECRET")
+    ]
+    secrets = raw.get("WEBHOOK_SECRETS")
+    items = secrets.split(",") if isinstance(secrets, str) else secrets
+    if isinstance(items, (list, tuple)):
+        named += [(f"THINKIFIC['WEBHOOK_SECRETS'][{i}]", item) for i, item in enumerate(items)]
+    problems = []
+    for name, value in named:
+        problem = key_problem(value.strip()) if isinstance(value, str) else None
+        if problem:
+            problems.append(
+                Error(
+                    f"{name} holds a character an HTTP header cannot carry ({problem}). "
+                    "Thinkific issues no such key: API calls with it fail, and no delivery's "
+                    "signature can match it.",
+                    hint="A key pasted with an invisible character (a zero-width space, a "
+                    "byte order mark) or a non-ASCII one; type or copy it again.",
+                    id="django_thinkific.E014",
+                )
+            )
+    return problems
 
 
 def _check_permission_classes(value: Any) -> list[CheckMessage]:

@@ -4,7 +4,8 @@ One ``requests.Session`` per client (keep-alive), a timeout on every call,
 typed errors (:mod:`django_thinkific.errors`) and retries with backoff:
 
 - 429: retried for every method (Thinkific did not act on the request),
-  honouring ``Retry-After``;
+  honouring ``Retry-After`` or Thinkific's ``RateLimit-Reset`` (an epoch time
+  or milliseconds until the reset) up to ``MAX_RETRY_AFTER``;
 - connection failures and 5xx: retried only for idempotent methods (GET,
   PUT, DELETE). A POST that may have reached Thinkific is never repeated,
   because that could create a webhook twice; only a POST that could not
@@ -14,7 +15,9 @@ typed errors (:mod:`django_thinkific.errors`) and retries with backoff:
 from __future__ import annotations
 
 import logging
+import math
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +30,7 @@ import requests
 from . import __version__
 from .errors import (
     APIConnectionError,
+    APIDisabled,
     AuthenticationFailed,
     BadResponse,
     NotFound,
@@ -35,6 +39,7 @@ from .errors import (
     ThinkificAPIError,
     ValidationFailed,
 )
+from .signing import key_problem
 
 logger = logging.getLogger("django_thinkific.client")
 
@@ -99,19 +104,48 @@ def _webhook(body: Any) -> dict[str, Any]:
     return body
 
 
+#: A plain number of seconds or milliseconds: ASCII digits, an optional fraction.
+_NUMBER = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,6})?", re.ASCII)
+#: ``RateLimit-Reset`` from here up is an epoch time (10**9 s is September 2001);
+#: below, milliseconds until the reset (10**9 ms would be 11.6 days, no rate-limit window).
+EPOCH_FROM = 1e9
+#: A wait longer than this is not believed: the header is ignored (backoff applies).
+MAX_BELIEVABLE_WAIT = 86400.0
+
+
+def _seconds(wait: float) -> float | None:
+    if not math.isfinite(wait):
+        return None
+    wait = max(0.0, wait)
+    return wait if wait <= MAX_BELIEVABLE_WAIT else None
+
+
+def _number(value: str) -> float | None:
+    text = value.strip()
+    return float(text) if _NUMBER.fullmatch(text) else None
+
+
 def _retry_after(response: requests.Response) -> float | None:
+    """Seconds to wait before retrying a 429, when Thinkific says; ``None`` otherwise.
+
+    ``Retry-After`` (seconds or an HTTP date) first; else ``RateLimit-Reset``, which
+    Thinkific documents both as an epoch time and as milliseconds until the reset
+    (told apart by size, see ``EPOCH_FROM``). Anything else is ignored.
+    """
+    now = time.time()
     value = response.headers.get("Retry-After")
-    if not value:
+    if value:
+        number = _number(value)
+        if number is not None:
+            return _seconds(number)
+        try:
+            return _seconds(parsedate_to_datetime(value).timestamp() - now)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    number = _number(response.headers.get("RateLimit-Reset") or "")
+    if number is None:
         return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    return _seconds(number - now if number >= EPOCH_FROM else number / 1000)
 
 
 class ThinkificClient:
@@ -139,13 +173,13 @@ class ThinkificClient:
         self.backoff = backoff
         self._sleep = sleep or pause
         self._session = session or requests.Session()
-        self._session.headers.update(
-            {
-                "Authorization": f"Bearer {api_key}",
-                "Accept": "application/json",
-                "User-Agent": USER_AGENT,
-            }
-        )
+        # A key the header cannot carry is never put in it: every call then fails with
+        # APIDisabled (see ``_request``), and nothing in this frame can fail.
+        self._key_problem = key_problem(api_key) if isinstance(api_key, str) else "not text"
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if self._key_problem is None:
+            headers["Authorization"] = f"Bearer {api_key}"
+        self._session.headers.update(headers)
 
     def __repr__(self) -> str:
         return f"<ThinkificClient {self.base_url}>"
@@ -219,42 +253,22 @@ class ThinkificClient:
         return base + random.uniform(0, base / 2)  # noqa: S311  (jitter, not crypto)
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        if self._key_problem:
+            raise APIDisabled(
+                f"The API key (THINKIFIC['API_KEY']) holds a character an HTTP header cannot "
+                f"carry ({self._key_problem}), so nothing was sent to Thinkific; "
+                f"manage.py check reports it as django_thinkific.E014"
+            )
         url = f"{self.base_url}{path}"
-        idempotent = method in IDEMPOTENT
         attempt = 0
         while True:
-            try:
-                response = self._session.request(method, url, timeout=self.timeout, **kwargs)
-            except requests.ConnectTimeout:
-                error: ThinkificAPIError = APIConnectionError(
-                    f"Thinkific could not be reached at {self.base_url} (connection timed out)"
-                )
-                retry = True  # never connected: safe even for POST
-            except requests.Timeout:
-                error = APIConnectionError(
-                    f"Thinkific did not answer within {self.timeout:g} seconds"
-                )
-                retry = idempotent
-            except requests.ConnectionError:
-                error = APIConnectionError(
-                    f"Thinkific could not be reached at {self.base_url} (connection failed)"
-                )
-                retry = idempotent
-            except requests.RequestException as exc:
-                # Anything else requests refuses (e.g. an invalid header): its message
-                # may quote the Authorization header, so only its type is kept.
-                raise APIConnectionError(
-                    f"Thinkific could not be called at {self.base_url} ({type(exc).__name__})"
-                ) from None
-            else:
-                if response.status_code < 400:
-                    return self._json(response)
-                error = self._error(response)
-                if isinstance(error, RateLimited):
-                    retry = error.retry_after is None or error.retry_after <= MAX_RETRY_AFTER
-                else:
-                    retry = isinstance(error, ServerError) and idempotent
+            body, error, retry = self._attempt(method, url, kwargs)
+            if error is None:
+                return body
             if not retry or attempt >= self.max_retries:
+                # Raised here, outside any ``except``: no chained exception, and no frame
+                # of requests or http.client (whose locals hold the Authorization header)
+                # is on the traceback.
                 raise error
             wait = (
                 error.retry_after
@@ -265,16 +279,55 @@ class ThinkificClient:
             self._sleep(wait)
             attempt += 1
 
-    @staticmethod
-    def _json(response: requests.Response) -> Any:
-        if response.status_code == 204 or not response.content:
-            return None
+    def _attempt(
+        self, method: str, url: str, kwargs: dict[str, Any]
+    ) -> tuple[Any, ThinkificAPIError | None, bool]:
+        """One exchange: ``(body, None, False)`` or ``(None, error, retry)``; never raises.
+
+        Any failure to send, whatever its type (requests' own errors, but also e.g.
+        ``UnicodeEncodeError`` from ``http.client`` encoding a header), becomes a typed
+        error naming only the exception's type: its message and its traceback's locals
+        may quote the Authorization header. Neither the exception nor the response
+        (whose ``request`` holds the headers) leaves this method.
+        """
+        idempotent = method in IDEMPOTENT
         try:
-            return response.json()
+            response = self._session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.ConnectTimeout:
+            reason = "connection timed out"
+            return None, APIConnectionError(self._unreachable(reason)), True  # never connected
+        except requests.Timeout:
+            message = f"Thinkific did not answer within {self.timeout:g} seconds"
+            return None, APIConnectionError(message), idempotent
+        except requests.ConnectionError:
+            return None, APIConnectionError(self._unreachable("connection failed")), idempotent
+        except Exception as exc:
+            message = f"Thinkific could not be called at {self.base_url} ({type(exc).__name__})"
+            return None, APIConnectionError(message), False
+        try:
+            if response.status_code < 400:
+                return self._json(response)
+            error = self._error(response)
+        finally:
+            response.close()
+        if isinstance(error, RateLimited):
+            retry = error.retry_after is None or error.retry_after <= MAX_RETRY_AFTER
+        else:
+            retry = isinstance(error, ServerError) and idempotent
+        return None, error, retry
+
+    def _unreachable(self, reason: str) -> str:
+        return f"Thinkific could not be reached at {self.base_url} ({reason})"
+
+    @staticmethod
+    def _json(response: requests.Response) -> tuple[Any, ThinkificAPIError | None, bool]:
+        if response.status_code == 204 or not response.content:
+            return None, None, False
+        try:
+            return response.json(), None, False
         except ValueError:
-            raise BadResponse(
-                f"Thinkific answered {response.status_code} with a body that is not JSON"
-            ) from None
+            message = f"Thinkific answered {response.status_code} with a body that is not JSON"
+        return None, BadResponse(message), False
 
     @staticmethod
     def _error(response: requests.Response) -> ThinkificAPIError:

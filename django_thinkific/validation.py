@@ -7,7 +7,7 @@ without a round trip, and the fake enforces exactly the same rules.
 from __future__ import annotations
 
 import socket
-from ipaddress import ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,9 +30,16 @@ def target_url_error(url: Any, *, allow_insecure: bool = False) -> str | None:
         parts.port  # noqa: B018  (raises ValueError on a bad port)
     except ValueError:
         return "is not valid"
-    if parts.scheme not in ("http", "https") or not host:
+    if host.endswith("."):  # a fully-qualified name is the same host: judge it without the dot
+        host = host[:-1]
+    if (
+        parts.scheme not in ("http", "https")
+        or not host
+        or ".." in host
+        or "." in (host[0], host[-1])
+    ):
         return "is not valid"
-    if allow_insecure and _is_loopback(host):
+    if allow_insecure and is_loopback_host(host):
         return None
     if parts.scheme != "https":
         return "is not valid"
@@ -45,13 +52,21 @@ def target_url_error(url: Any, *, allow_insecure: bool = False) -> str | None:
     return None
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """THE loopback rule, for target URLs and for ``API_BASE_URL`` alike.
+
+    ``localhost`` and names under ``.localhost`` (RFC 6761), ``127.0.0.0/8`` and
+    ``::1``, also IPv4-mapped (``::ffff:127.0.0.1``); a trailing dot changes
+    nothing. Shorthand IPv4 (``127.1``) is not loopback here: it is refused as
+    an IP address in any form.
+    """
+    host = host.lower().strip("[]")
+    if host.endswith("."):
+        host = host[:-1]
     if host == "localhost" or host.endswith(".localhost"):
         return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
+    address = _address(host)
+    return address is not None and address.is_loopback
 
 
 def _is_ip_address(host: str) -> bool:
@@ -67,3 +82,48 @@ def _is_ip_address(host: str) -> bool:
     except OSError:
         return False
     return True
+
+
+#: IPv6 prefixes that carry an IPv4 address in their last 32 bits (NAT64, RFC 6052).
+_NAT64 = ip_network("64:ff9b::/96")
+
+
+def _address(text: str) -> IPv4Address | IPv6Address | None:
+    """An IP address, the IPv4 one inside IPv6 forms that embed it; ``None`` if not an IP."""
+    try:
+        address = ip_address(text.split("%", 1)[0])  # without an IPv6 zone (fe80::1%eth0)
+    except ValueError:
+        return None
+    if isinstance(address, IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address.sixtofour is not None:
+            return address.sixtofour
+        if address in _NAT64:
+            return IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
+
+
+def address_error(address: str, *, allow_loopback: bool = False) -> str | None:
+    """Whether an address a target's host name resolved to may be connected to.
+
+    ``None`` for a public unicast address (and, with ``allow_loopback``, a
+    loopback one); otherwise the message. Loopback, private, shared, link-local,
+    site-local, reserved, documentation, multicast and unspecified addresses are
+    refused, also when embedded in IPv6 (IPv4-mapped, 6to4, NAT64).
+    """
+    ip = _address(address)
+    if ip is None:
+        return "resolves to an address that is not public"
+    if ip.is_loopback:
+        return None if allow_loopback else "resolves to an address that is not public"
+    internal = (
+        not ip.is_global
+        or ip.is_private
+        or ip.is_link_local
+        or ip.is_reserved
+        or ip.is_multicast
+        or ip.is_unspecified
+        or (isinstance(ip, IPv6Address) and ip.is_site_local)
+    )
+    return "resolves to an address that is not public" if internal else None

@@ -2,8 +2,10 @@
 
 Only ever to the stored subscription's own URL, which must pass Thinkific's
 target rules (https, a real host) unless ``ALLOW_INSECURE_TARGETS`` is on for
-local development. Redirects are not followed and the target's answer body
-is never read back into a page: only the status code is reported.
+local development, and only to an address :mod:`django_thinkific.sender`
+checked (public, or loopback with that setting). Redirects are not followed and
+the target's answer body is never read back into a page: only the status code
+is reported.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-import requests
 from django.utils.translation import gettext as _
 
+from .. import sender
 from ..client import USER_AGENT
 from ..conf import get_settings
 from ..errors import APIDisabled, ValidationFailed
@@ -61,19 +63,11 @@ def send_test_event(subscription: Subscription) -> TestDelivery:
         "X-Thinkific-Subdomain": SAMPLE_SITE,
         "X-Thinkific-Hmac-Sha256": compute_signature(body, conf.webhook_secrets[0]),
     }
-    try:
-        response = requests.post(
-            subscription.target_url,
-            data=body,
-            headers=headers,
-            timeout=TIMEOUT,
-            allow_redirects=False,
-        )
-    except requests.Timeout:
-        return TestDelivery(event["id"], error=f"no answer within {TIMEOUT:g} seconds")
-    except requests.RequestException as exc:
-        return TestDelivery(
-            event["id"], error=f"the target could not be reached ({type(exc).__name__})"
-        )
-    response.close()
-    return TestDelivery(event["id"], status_code=response.status_code)
+    answer = sender.post(
+        subscription.target_url,
+        body,
+        headers,
+        timeout=TIMEOUT,
+        allow_loopback=conf.allow_insecure_targets,
+    )
+    return TestDelivery(event["id"], status_code=answer.status_code, error=answer.error)
