@@ -67,3 +67,25 @@ def _is_ip_address(host: str) -> bool:
     except OSError:
         return False
     return True
+
+
+def webhook_url_error(url: Any, *, allow_insecure: bool = False) -> str | None:
+    """The whole local rule for a webhook's target URL; ``None`` when acceptable.
+
+    What the admin form, the REST API and the service layer all apply before
+    calling Thinkific: first the model field's own validators (Django's
+    ``URLValidator`` and the column's length, exactly as ``full_clean`` would),
+    then Thinkific's rule (:func:`target_url_error`). A refusal is Thinkific's
+    message, "is not valid". The fake API applies only Thinkific's rule.
+    """
+    from django.core.exceptions import ValidationError
+
+    from .models import Subscription  # here, not at import: the fake API imports this module
+
+    if not isinstance(url, str) or not url or "\x00" in url:
+        return "is not valid"
+    try:
+        Subscription._meta.get_field("target_url").run_validators(url)
+    except ValidationError:
+        return "is not valid"
+    return target_url_error(url, allow_insecure=allow_insecure)
