@@ -12,11 +12,14 @@ from datetime import timezone as dt_timezone
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from django_thinkific.errors import BadResponse
 from django_thinkific.models import Subscription
 from django_thinkific.services import subscriptions
+from django_thinkific.timestamps import usable
 
 pytestmark = pytest.mark.django_db
 ADMIN = "/admin/django_thinkific/subscription/"
@@ -144,10 +147,16 @@ def test_a_skipped_item_keeps_its_row(fake_api):
     """An item Thinkific still lists, however odd, is not "gone": its row stays."""
     fake_api.add_webhook("order.created", URL, id="kept")
     subscriptions.sync()
+    fake_api.add_webhook("order.created", URL, id="12345")
+    subscriptions.sync()
     fake_api.webhooks["kept"] = {"id": "kept", "topic": None}
+    fake_api.webhooks["12345"] = {"id": 12345, "target_url": None}  # a number, as in the schema
     report = subscriptions.sync()
-    assert report.removed == 0
-    assert Subscription.objects.get().target_url == URL
+    assert (report.removed, len(report.skipped)) == (0, 2)
+    assert set(Subscription.objects.values_list("thinkific_id", "target_url")) == {
+        ("kept", URL),
+        ("12345", URL),
+    }
 
 
 def test_a_topic_without_a_dot_send_test_says_why(fake_api, admin_client, rest):
@@ -316,3 +325,77 @@ def test_sync_bad_argument_is_one_line(args):
     with pytest.raises(CommandError) as info:
         call_command("thinkific_sync", *args, stdout=io.StringIO())
     assert "\n" not in str(info.value).strip()
+
+
+# --- fuzz: whatever items Thinkific lists, the sync stores only usable rows -----------------
+
+edge_times = st.one_of(
+    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)).flatmap(
+        lambda d: st.sampled_from(["", "Z", "+10:00", "-10:00", "+23:59", "-05:00"]).map(
+            lambda offset: d.isoformat() + offset
+        )
+    ),
+    st.sampled_from(
+        ["9999-12-31T23:59:59-10:00", "0001-01-01T00:00:00+10:00", "2020-02-30T00:00:00Z"]
+    ),
+    st.integers(),
+    st.floats(),
+    st.none(),
+    st.text(max_size=30),
+)
+odd_text = st.one_of(
+    st.text(max_size=70),
+    st.text(min_size=63, max_size=66, alphabet="0123456789"),
+    st.text(min_size=99, max_size=102, alphabet="ab."),
+    st.sampled_from(["order.created", "nodot", "a.b", "", " ", "order.\x00created"]),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(),
+    st.booleans(),
+    st.none(),
+)
+items = st.one_of(
+    st.fixed_dictionaries(
+        {"id": odd_text},
+        optional={
+            "topic": odd_text,
+            "target_url": odd_text | st.just(URL),
+            "status": odd_text,
+            "created_at": edge_times,
+            "updated_at": edge_times,
+            "created_by": odd_text,
+            "updated_by": odd_text,
+        },
+    ),
+    st.none(),
+    st.integers(),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(listed=st.lists(items, max_size=8))
+def test_any_items_sync_without_error_and_store_only_usable_rows(fake_api, listed):
+    def listing(query):
+        page = {"has_next": False, "next_page": "", "total_items": len(listed)}
+        return fake_api._answer(200, {"items": listed, "meta": {"page": page}})
+
+    fake_api._list = listing
+    Subscription.objects.all().delete()  # examples share the test's transaction
+    report = subscriptions.sync()
+    # The table mirrors the usable items; every other item is named in ``skipped``.
+    assert Subscription.objects.count() == report.total
+    assert report.total + len(report.skipped) <= len(listed)
+    if not report.skipped:
+        assert report.total == len({str(item["id"]) for item in listed})
+    for row in Subscription.objects.all():
+        assert row.topic
+        assert row.target_url
+        assert len(row.thinkific_id) <= 64
+        for moment in (row.remote_created_at, row.remote_updated_at):
+            assert moment is None or usable(moment)
+    # What was stored can be read back and shown.
+    list(Subscription.objects.values())

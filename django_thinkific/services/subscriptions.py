@@ -217,6 +217,14 @@ class SyncReport:
         return self.created + self.updated + self.unchanged
 
 
+def _usable_id(item: Any) -> str | None:
+    """The id of an item, when it is one a row could have (whatever else is wrong with it)."""
+    try:
+        return _text(item, "id", required=True) if isinstance(item, dict) else None
+    except UnusableWebhook:
+        return None
+
+
 def _read_all(
     api: ThinkificClient, page_size: int, on_page: Callable[[Page], None] | None
 ) -> tuple[dict[str, dict[str, Any]], set[str], list[str], int]:
@@ -231,10 +239,10 @@ def _read_all(
             try:
                 webhook_id, fields = webhook_fields(item)
             except UnusableWebhook as exc:
-                raw_id = item.get("id") if isinstance(item, dict) else None
-                if isinstance(raw_id, str) and len(raw_id) <= _limit("thinkific_id"):
-                    odd_ids.add(raw_id)  # still listed: its row, if any, is not "gone"
-                    where = f"webhook {raw_id!r}"
+                listed_id = _usable_id(item)
+                if listed_id is not None:
+                    odd_ids.add(listed_id)  # still listed: its row, if any, is not "gone"
+                    where = f"webhook {listed_id!r}"
                 else:
                     where = f"item {index} of page {page.number}"
                 skipped.append(f"{where}: {exc}")
