@@ -1,9 +1,12 @@
-"""Subscriptions: the site's Thinkific webhooks, changed remotely first, then here.
+"""Subscriptions: the site's Thinkific webhooks, checked here, changed remotely, then here.
 
-Every change goes to Thinkific before the database, so a refusal (422, 401,
-network down) raises a typed :mod:`~django_thinkific.errors` exception and
-changes nothing locally. Deleting a webhook Thinkific no longer has (404)
-counts as success.
+Every change first passes every local rule (:func:`validate`: the one rule
+the admin, the REST API and this module share), then goes to Thinkific, then
+to the database, so a refusal (422, 401, network down) raises a typed
+:mod:`~django_thinkific.errors` exception and changes nothing locally.
+``create_remote`` / ``update_remote`` and ``store`` are the two halves, for a
+form that calls Thinkific while validating and writes the row in ``save()``.
+Deleting a webhook Thinkific no longer has (404) counts as success.
 """
 
 from __future__ import annotations
