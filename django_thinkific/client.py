@@ -47,6 +47,7 @@ USER_AGENT = f"django-thinkific/{__version__} (+https://pypi.org/project/django-
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
 DEFAULT_PAGE_SIZE = 25  # Thinkific's documented default
 MAX_RETRY_AFTER = 60.0  # longer than this is not worth blocking a request for
+MAX_PAGES = 10_000  # a webhook list without totals is refused after this many pages
 
 
 def pause(seconds: float) -> None:
@@ -148,6 +149,26 @@ def _retry_after(response: requests.Response) -> float | None:
     return _seconds(number - now if number >= EPOCH_FROM else number / 1000)
 
 
+def _count(value: Any) -> int | None:
+    """A count from the pagination meta (a JSON number, maybe 5.0), or ``None``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if value != value or value < 0 or value > 10**9 or value != int(value):
+        return None
+    return int(value)
+
+
+def _expected_pages(page: dict[str, Any], total_items: int | None, first: int) -> int | None:
+    """How many pages the first page's meta announces, from either of its totals."""
+    estimates = []
+    total_pages = _count(page.get("total_pages"))
+    if total_pages is not None:
+        estimates.append(total_pages)
+    if total_items is not None:
+        estimates.append(-(-total_items // max(first, 1)))
+    return max(estimates, default=None)
+
+
 class ThinkificClient:
     """A client for one Thinkific site's Webhooks API.
 
@@ -190,11 +211,21 @@ class ThinkificClient:
     # --- webhooks ---------------------------------------------------------------------
 
     def pages(self, *, limit: int = DEFAULT_PAGE_SIZE) -> Iterator[Page]:
-        """Every page of webhooks, following the ``next_page`` cursor."""
+        """Every page of webhooks, following the ``next_page`` cursor, for a bounded time.
+
+        The first page's ``total_pages`` / ``total_items`` say how many pages
+        to expect; a cursor that still goes on after twice that (room for a
+        list that grows while it is read) plus one, or after :data:`MAX_PAGES`
+        when the answer gives no totals, is refused as a :class:`BadResponse`,
+        as is a cursor seen twice.
+        """
         cursor = ""
         seen: set[str] = set()
         number = 0
+        bound, said = MAX_PAGES, f"the {MAX_PAGES} this client reads at most"
         while True:
+            if number >= bound:
+                raise BadResponse(f"Thinkific's webhook list went on for more pages than {said}")
             params: dict[str, Any] = {"limit": limit}
             if cursor:
                 params["next"] = cursor
@@ -206,13 +237,13 @@ class ThinkificClient:
                 raise BadResponse("Thinkific's webhook list has no items/meta.page")
             number += 1
             cursor = str(page.get("next_page") or "") if page.get("has_next", True) else ""
-            total = page.get("total_items")
-            yield Page(
-                items=items,
-                next_cursor=cursor,
-                total_items=total if isinstance(total, int) else None,
-                number=number,
-            )
+            total = _count(page.get("total_items"))
+            if number == 1:
+                expected = _expected_pages(page, total, len(items))
+                if expected is not None:
+                    bound = min(MAX_PAGES, 2 * expected + 1)
+                    said = f"it said it has ({expected})"
+            yield Page(items=items, next_cursor=cursor, total_items=total, number=number)
             if not cursor:
                 return
             if cursor in seen:  # a server bug must not make us loop forever

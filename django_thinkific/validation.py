@@ -127,3 +127,25 @@ def address_error(address: str, *, allow_loopback: bool = False) -> str | None:
         or (isinstance(ip, IPv6Address) and ip.is_site_local)
     )
     return "resolves to an address that is not public" if internal else None
+
+
+def webhook_url_error(url: Any, *, allow_insecure: bool = False) -> str | None:
+    """The whole local rule for a webhook's target URL; ``None`` when acceptable.
+
+    What the admin form, the REST API and the service layer all apply before
+    calling Thinkific: first the model field's own validators (Django's
+    ``URLValidator`` and the column's length, exactly as ``full_clean`` would),
+    then Thinkific's rule (:func:`target_url_error`). A refusal is Thinkific's
+    message, "is not valid". The fake API applies only Thinkific's rule.
+    """
+    from django.core.exceptions import ValidationError
+
+    from .models import Subscription  # here, not at import: the fake API imports this module
+
+    if not isinstance(url, str) or not url or "\x00" in url:
+        return "is not valid"
+    try:
+        Subscription._meta.get_field("target_url").run_validators(url)
+    except ValidationError:
+        return "is not valid"
+    return target_url_error(url, allow_insecure=allow_insecure)

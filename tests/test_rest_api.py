@@ -469,6 +469,7 @@ def test_sync_mirrors_thinkific_and_reports_counts(api, fake_api):
         "unchanged": 0,
         "pages": 1,
         "total": 3,
+        "skipped": [],
     }
     assert set(Subscription.objects.values_list("thinkific_id", flat=True)) == set(
         fake_api.webhooks

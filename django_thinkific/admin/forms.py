@@ -1,9 +1,13 @@
-"""The subscription form calls Thinkific in ``clean``, so a refusal is a form error.
+"""The subscription form: every local rule, then Thinkific, then the row (dj-stripe's pattern).
 
-This is dj-stripe's pattern: validation *is* the remote call. If Thinkific
-refuses (422, 401, unreachable) the form shows why, in plain words, and
-nothing changes locally; if it accepts, the service has already stored the
-row and the admin only has to redirect.
+1. ``clean()`` applies the one local rule the REST API and the service layer
+   apply too (:func:`~django_thinkific.services.subscriptions.validate`), and
+   ``_post_clean()`` the model's own validators, as for any model form.
+2. Only when all of them passed does ``_post_clean()`` call Thinkific; a
+   refusal (422, 401, unreachable) becomes a form error and nothing changes.
+3. ``save()`` writes the row from Thinkific's answer.
+
+So a form that shows an error has changed nothing, here or at Thinkific.
 """
 
 from __future__ import annotations
@@ -56,19 +60,44 @@ class SubscriptionForm(forms.ModelForm):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        topic, target_url = cleaned["topic"], cleaned["target_url"].strip()
+        cleaned["target_url"] = cleaned["target_url"].strip()
+        try:
+            subscriptions.validate(cleaned["topic"], cleaned["target_url"])
+        except ValidationFailed as exc:
+            self._add_refusal(exc)
+        return cleaned
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # the model's validators, on the instance
+        self._remote: dict[str, Any] | None = None
+        if self.errors:
+            return
+        topic, target_url = self.cleaned_data["topic"], self.cleaned_data["target_url"]
         try:
             if self.instance.pk:
-                self.instance = subscriptions.update(
+                self._remote = subscriptions.update_remote(
                     self.instance, topic=topic, target_url=target_url
                 )
             else:
-                self.instance = subscriptions.create(topic, target_url)
+                self._remote = subscriptions.create_remote(topic, target_url)
         except ValidationFailed as exc:
-            for field, messages in exc.errors.items():
-                for message in messages:
-                    self.add_error(*self._explain(field, message))
+            self._add_refusal(exc)
         except ThinkificAPIError as exc:
-            raise forms.ValidationError(api_error_message(exc)) from None
-        cleaned["target_url"] = target_url
-        return cleaned
+            self.add_error(None, api_error_message(exc))
+
+    def _add_refusal(self, exc: ValidationFailed) -> None:
+        for field, messages in exc.errors.items():
+            for message in messages:
+                self.add_error(*self._explain(field, message))
+
+    def save(self, commit: bool = True) -> Subscription:
+        """Store what Thinkific accepted; always, as Thinkific has already changed."""
+        if getattr(self, "_remote", None) is None:
+            raise ValueError("save() needs a form that is valid (Thinkific accepted it)")
+        self.instance = subscriptions.store(
+            self._remote,  # type: ignore[arg-type]
+            self.instance if self.instance.pk else None,
+        )
+        if not commit:
+            self.save_m2m = self._save_m2m  # what ModelForm offers after save(commit=False)
+        return self.instance

@@ -52,7 +52,7 @@ class SubscriptionAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     # --- add / change / delete: Thinkific first -------------------------------------------
 
     def save_model(self, request: HttpRequest, obj: Subscription, form: Any, change: bool) -> None:
-        """Nothing to do: the form's ``clean`` stored what Thinkific accepted."""
+        """Nothing to do: the form's ``save()`` (the admin's ``save_form``) stored the row."""
 
     def delete_model(self, request: HttpRequest, obj: Subscription) -> None:
         if not subscriptions.delete(obj):
@@ -157,6 +157,13 @@ class SubscriptionAdmin(CheckedLookupsMixin, admin.ModelAdmin):
             },
             messages.SUCCESS,
         )
+        if report.skipped:
+            self.message_user(
+                request,
+                _("%(count)d skipped, not stored: %(list)s.")
+                % {"count": len(report.skipped), "list": "; ".join(report.skipped)},
+                messages.WARNING,
+            )
 
     def get_urls(self) -> list[URLPattern]:
         sync_view = self.admin_site.admin_view(require_POST(self.sync_view))

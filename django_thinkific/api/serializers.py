@@ -151,6 +151,10 @@ class SyncReportSerializer(serializers.Serializer):
     unchanged = serializers.IntegerField()
     pages = serializers.IntegerField()
     total = serializers.IntegerField()
+    skipped = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=_("Items of Thinkific's answer that were not stored, each saying why."),
+    )
 
 
 class ProcessAgainSerializer(serializers.Serializer):

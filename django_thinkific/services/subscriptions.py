@@ -1,9 +1,12 @@
-"""Subscriptions: the site's Thinkific webhooks, changed remotely first, then here.
+"""Subscriptions: the site's Thinkific webhooks, checked here, changed remotely, then here.
 
-Every change goes to Thinkific before the database, so a refusal (422, 401,
-network down) raises a typed :mod:`~django_thinkific.errors` exception and
-changes nothing locally. Deleting a webhook Thinkific no longer has (404)
-counts as success.
+Every change first passes every local rule (:func:`validate`: the one rule
+the admin, the REST API and this module share), then goes to Thinkific, then
+to the database, so a refusal (422, 401, network down) raises a typed
+:mod:`~django_thinkific.errors` exception and changes nothing locally.
+``create_remote`` / ``update_remote`` and ``store`` are the two halves, for a
+form that calls Thinkific while validating and writes the row in ``save()``.
+Deleting a webhook Thinkific no longer has (404) counts as success.
 """
 
 from __future__ import annotations
@@ -11,20 +14,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from django.db import router, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from ..client import DEFAULT_PAGE_SIZE, Page, ThinkificClient
 from ..conf import get_settings
-from ..errors import APIDisabled, NotFound, ValidationFailed
+from ..errors import APIDisabled, BadResponse, NotFound, ValidationFailed
 from ..models import Subscription
+from ..timestamps import parse_timestamp
 from ..topics import TOPICS
-from ..validation import target_url_error
+from ..validation import webhook_url_error
 
 logger = logging.getLogger("django_thinkific.subscriptions")
 
@@ -56,55 +58,128 @@ def get_client() -> ThinkificClient:
 
 
 def validate(topic: Any, target_url: Any) -> None:
-    """Refuse locally what Thinkific would refuse, with the same messages."""
+    """Every local rule for a webhook, with Thinkific's messages; the one rule for all callers.
+
+    The admin form, the REST API and :func:`create` / :func:`update` all call
+    this before anything goes to Thinkific: the topic must be one Thinkific
+    accepts, the URL must pass the model field's validators and Thinkific's
+    target rules (:func:`~django_thinkific.validation.webhook_url_error`).
+    """
     errors: dict[str, list[str]] = {}
     if topic not in TOPICS:
         errors["topic"] = ["invalid format"]
-    message = target_url_error(target_url, allow_insecure=get_settings().allow_insecure_targets)
+    message = webhook_url_error(target_url, allow_insecure=get_settings().allow_insecure_targets)
     if message:
         errors["target_url"] = [message]
     if errors:
         raise ValidationFailed(errors, status=None)
 
 
-def _parse_time(value: Any) -> datetime | None:
+class UnusableWebhook(ValueError):
+    """An item of Thinkific's answer that cannot be stored; the message says why."""
+
+
+def _limit(field: str) -> int:
+    return Subscription._meta.get_field(field).max_length or 0
+
+
+def _text(item: dict[str, Any], key: str, *, required: bool) -> str:
+    """A text field of a webhook object: as sent, or refused (never cut, never emptied)."""
+    value = item.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # created_by is a number in Thinkific's schema
+    if value is None or value == "":
+        if required:
+            raise UnusableWebhook(f"it has no {key.replace('_', ' ')}")
+        return ""
     if not isinstance(value, str):
-        return None
-    try:
-        parsed = parse_datetime(value)
-    except ValueError:
-        return None
-    if parsed is not None and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.utc)
-    return parsed
+        raise UnusableWebhook(f"its {key.replace('_', ' ')} is not a string")
+    if "\x00" in value:
+        raise UnusableWebhook(f"its {key.replace('_', ' ')} holds a NUL character")
+    limit = _limit(key if key != "id" else "thinkific_id")
+    if len(value) > limit:
+        raise UnusableWebhook(f"its {key.replace('_', ' ')} is longer than {limit} characters")
+    return value
 
 
-def _fields(remote: dict[str, Any]) -> dict[str, Any]:
-    """Model fields from a webhook object of the API."""
+def webhook_fields(item: Any) -> tuple[str, dict[str, Any]]:
+    """``(thinkific_id, model fields)`` of one webhook object from Thinkific.
 
-    def text(key: str, limit: int) -> str:
-        value = remote.get(key)
-        return "" if value is None else str(value)[:limit]
-
-    return {
-        "topic": text("topic", 100),
-        "target_url": text("target_url", 2000),
-        "status": text("status", 32) or Subscription.Status.ACTIVE,
-        "remote_created_at": _parse_time(remote.get("created_at")),
-        "remote_updated_at": _parse_time(remote.get("updated_at")),
-        "created_by": text("created_by", 64),
-        "updated_by": text("updated_by", 64),
+    Raises :class:`UnusableWebhook` for an item that cannot be stored as it is
+    (no id, topic or URL; a value longer than its column; a NUL). Timestamps
+    that are not usable (see :mod:`django_thinkific.timestamps`) are kept as
+    no timestamp; the webhook itself is kept.
+    """
+    if not isinstance(item, dict):
+        raise UnusableWebhook("it is not an object")
+    webhook_id = _text(item, "id", required=True)
+    fields = {
+        "topic": _text(item, "topic", required=True),
+        "target_url": _text(item, "target_url", required=True),
+        "status": _text(item, "status", required=False) or Subscription.Status.ACTIVE,
+        "remote_created_at": parse_timestamp(item.get("created_at")),
+        "remote_updated_at": parse_timestamp(item.get("updated_at")),
+        "created_by": _text(item, "created_by", required=False),
+        "updated_by": _text(item, "updated_by", required=False),
     }
+    return webhook_id, fields
+
+
+def create_remote(
+    topic: str, target_url: str, *, client: ThinkificClient | None = None
+) -> dict[str, Any]:
+    """Validate, then create the webhook at Thinkific; its answer. Writes nothing here."""
+    validate(topic, target_url)
+    remote = (client or get_client()).create_webhook(topic=topic, target_url=target_url)
+    return _answer({"topic": topic, "target_url": target_url, **_present(remote)})
+
+
+def update_remote(
+    subscription: Subscription,
+    *,
+    topic: str,
+    target_url: str,
+    client: ThinkificClient | None = None,
+) -> dict[str, Any]:
+    """Validate, then change the webhook at Thinkific; its answer. Writes nothing here."""
+    validate(topic, target_url)
+    remote = (client or get_client()).update_webhook(
+        subscription.thinkific_id, topic=topic, target_url=target_url
+    )
+    return _answer({"topic": topic, "target_url": target_url, **_present(remote)})
+
+
+def _answer(remote: dict[str, Any]) -> dict[str, Any]:
+    try:
+        webhook_fields(remote)
+    except UnusableWebhook as exc:
+        raise BadResponse(f"Thinkific's answer cannot be stored: {exc}") from None
+    return remote
+
+
+def _present(remote: dict[str, Any]) -> dict[str, Any]:
+    """The keys of an answer that carry a value (a missing topic keeps the one sent)."""
+    return {k: v for k, v in remote.items() if v not in (None, "")}
+
+
+def store(remote: dict[str, Any], subscription: Subscription | None = None) -> Subscription:
+    """Write what Thinkific answered to a create (``subscription=None``) or an update."""
+    webhook_id, fields = webhook_fields(remote)
+    fields["last_synced_at"] = timezone.now()
+    if subscription is None:
+        subscription, _ = Subscription.objects.update_or_create(
+            thinkific_id=webhook_id, defaults=fields
+        )
+        return subscription
+    for field, value in fields.items():
+        setattr(subscription, field, value)
+    subscription.save()
+    return subscription
 
 
 def create(topic: str, target_url: str, *, client: ThinkificClient | None = None) -> Subscription:
-    validate(topic, target_url)
-    remote = (client or get_client()).create_webhook(topic=topic, target_url=target_url)
-    subscription, _ = Subscription.objects.update_or_create(
-        thinkific_id=str(remote["id"]),
-        defaults={**_fields(remote), "last_synced_at": timezone.now()},
-    )
-    return subscription
+    """Create at Thinkific (after every local rule passed), then here."""
+    return store(create_remote(topic, target_url, client=client))
 
 
 def update(
@@ -114,15 +189,9 @@ def update(
     target_url: str,
     client: ThinkificClient | None = None,
 ) -> Subscription:
-    validate(topic, target_url)
-    remote = (client or get_client()).update_webhook(
-        subscription.thinkific_id, topic=topic, target_url=target_url
-    )
-    for field, value in _fields(remote).items():
-        setattr(subscription, field, value)
-    subscription.last_synced_at = timezone.now()
-    subscription.save()
-    return subscription
+    """Change at Thinkific (after every local rule passed), then here."""
+    remote = update_remote(subscription, topic=topic, target_url=target_url, client=client)
+    return store(remote, subscription)
 
 
 def delete(subscription: Subscription, *, client: ThinkificClient | None = None) -> bool:
@@ -143,10 +212,48 @@ class SyncReport:
     removed: int
     unchanged: int
     pages: int
+    #: One line per item of Thinkific's answer that was not stored, saying why.
+    skipped: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
         return self.created + self.updated + self.unchanged
+
+
+def _usable_id(item: Any) -> str | None:
+    """The id of an item, when it is one a row could have (whatever else is wrong with it)."""
+    try:
+        return _text(item, "id", required=True) if isinstance(item, dict) else None
+    except UnusableWebhook:
+        return None
+
+
+def _read_all(
+    api: ThinkificClient, page_size: int, on_page: Callable[[Page], None] | None
+) -> tuple[dict[str, dict[str, Any]], set[str], list[str], int]:
+    """Every page: the usable webhooks, the ids of unusable ones, why each was skipped."""
+    remote: dict[str, dict[str, Any]] = {}
+    odd_ids: set[str] = set()
+    skipped: list[str] = []
+    pages = 0
+    for page in api.pages(limit=page_size):
+        pages += 1
+        for index, item in enumerate(page.items, start=1):
+            try:
+                webhook_id, fields = webhook_fields(item)
+            except UnusableWebhook as exc:
+                listed_id = _usable_id(item)
+                if listed_id is not None:
+                    odd_ids.add(listed_id)  # still listed: its row, if any, is not "gone"
+                    where = f"webhook {listed_id!r}"
+                else:
+                    where = f"item {index} of page {page.number}"
+                skipped.append(f"{where}: {exc}")
+                continue
+            remote[webhook_id] = fields
+        if on_page:
+            on_page(page)
+    return remote, odd_ids - remote.keys(), skipped, pages
 
 
 def sync(
@@ -160,45 +267,63 @@ def sync(
     Every page is read before anything is written, so an error anywhere in
     the listing raises and changes nothing (a half-read list never deletes
     rows). The writes are bulk, in one transaction: a constant number of
-    queries per 500 webhooks. Running twice at once is safe: creation is an
-    upsert on ``thinkific_id``, and rows added here after the listing began
-    are never removed by it.
-    """
-    started = timezone.now()
-    api = client or get_client()
-    remote: dict[str, dict[str, Any]] = {}
-    pages = 0
-    for page in api.pages(limit=page_size):
-        pages += 1
-        for item in page.items:
-            if isinstance(item, dict) and item.get("id") not in (None, ""):
-                remote[str(item["id"])] = _fields(item)
-        if on_page:
-            on_page(page)
+    queries per 500 webhooks. An item that cannot be stored is skipped and
+    reported (``SyncReport.skipped``); its row, if any, is kept.
 
+    A sync never undoes what the service layer did while it ran. It notes
+    which rows existed when it began and, under a lock on the rows, leaves
+    alone every row created or changed here since (``updated_at`` later than
+    the start) and never brings back a row deleted since (one that existed at
+    the start and is gone now). Running twice at once is safe: creation
+    ignores a row inserted meanwhile.
+    """
+    api = client or get_client()
     db = router.db_for_write(Subscription)
+    started = timezone.now()
+    existed = set(Subscription.objects.using(db).values_list("thinkific_id", flat=True))
+    remote, odd_ids, skipped, pages = _read_all(api, page_size, on_page)
+
     now = timezone.now()
     with transaction.atomic(using=db):
         local = {
             row["thinkific_id"]: row
-            for row in Subscription.objects.using(db).values("pk", "thinkific_id", *SYNCED_FIELDS)
+            for row in Subscription.objects.using(db)
+            .select_for_update()
+            .values("pk", "thinkific_id", "updated_at", *SYNCED_FIELDS)
         }
-        created = [tid for tid in remote if tid not in local]
+        # Changed here since the sync began: the service layer's write is newer than the list.
+        recent = {tid for tid, row in local.items() if row["updated_at"] >= started}
+        created = [tid for tid in remote if tid not in local and tid not in existed]
         changed = [
             tid
             for tid, fields in remote.items()
-            if tid in local and any(local[tid][f] != fields[f] for f in SYNCED_FIELDS)
+            if tid in local
+            and tid not in recent
+            and any(local[tid][f] != fields[f] for f in SYNCED_FIELDS)
         ]
-        gone = [row["pk"] for tid, row in local.items() if tid not in remote]
-        # New and changed rows in one upsert (INSERT ... ON CONFLICT DO UPDATE): a
-        # row a concurrent sync inserted meanwhile is updated, not a conflict.
-        if created or changed:
+        gone = [
+            row["pk"]
+            for tid, row in local.items()
+            if tid not in remote and tid not in odd_ids and tid not in recent
+        ]
+        if created:
+            # A row the service layer or another sync inserted meanwhile is left as it is.
+            Subscription.objects.using(db).bulk_create(
+                [
+                    Subscription(thinkific_id=tid, last_synced_at=now, **remote[tid])
+                    for tid in created
+                ],
+                batch_size=BATCH_SIZE,
+                ignore_conflicts=True,
+            )
+        if changed:
+            # The rows are locked, so this upsert overwrites nothing written meanwhile.
             Subscription.objects.using(db).bulk_create(
                 [
                     Subscription(
                         thinkific_id=tid, last_synced_at=now, updated_at=now, **remote[tid]
                     )
-                    for tid in (*created, *changed)
+                    for tid in changed
                 ],
                 batch_size=BATCH_SIZE,
                 update_conflicts=True,
@@ -209,24 +334,31 @@ def sync(
         for start in range(0, len(gone), BATCH_SIZE):
             removed += (
                 Subscription.objects.using(db)
-                .filter(pk__in=gone[start : start + BATCH_SIZE], created_at__lt=started)
+                .filter(pk__in=gone[start : start + BATCH_SIZE], updated_at__lt=started)
                 .delete()[0]
             )
-        # Every older row still here is one Thinkific listed: all of them are in step now.
-        Subscription.objects.using(db).filter(created_at__lt=started).update(last_synced_at=now)
+        # Every older row still here (but the skipped ones) is in step with Thinkific now.
+        Subscription.objects.using(db).filter(updated_at__lt=started).exclude(
+            thinkific_id__in=odd_ids
+        ).update(last_synced_at=now)
 
+    listed = [tid for tid in remote if tid in local or tid in created]
     report = SyncReport(
         created=len(created),
         updated=len(changed),
         removed=removed,
-        unchanged=len(remote) - len(created) - len(changed),
+        unchanged=len(listed) - len(created) - len(changed),
         pages=pages,
+        skipped=tuple(skipped),
     )
     logger.info(
-        "Synced %d Thinkific webhooks: %d created, %d updated, %d removed",
+        "Synced %d Thinkific webhooks: %d created, %d updated, %d removed, %d skipped",
         report.total,
         report.created,
         report.updated,
         report.removed,
+        len(report.skipped),
     )
+    for line in skipped:
+        logger.warning("Sync skipped %s", line)
     return report

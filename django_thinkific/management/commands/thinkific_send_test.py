@@ -11,6 +11,24 @@ from ...errors import ThinkificAPIError
 from ...models import Subscription
 from ...services.test_events import send_test_event
 
+#: The largest primary key a database column holds (BigAutoField).
+MAX_PK = 2**63 - 1
+
+
+def find(key: str) -> Subscription | None:
+    """The subscription whose Thinkific id or primary key is ``key``; ``None`` for any other text.
+
+    A primary key is ASCII digits only: ``str.isdigit()`` is also true for
+    "²" or the Arabic-Indic digits, which ``int()`` refuses or reads differently.
+    """
+    id_limit = Subscription._meta.get_field("thinkific_id").max_length or 0
+    if not key or "\x00" in key or len(key) > id_limit:
+        return None
+    match = Q(thinkific_id=key)
+    if key.isascii() and key.isdigit() and int(key) <= MAX_PK:
+        match |= Q(pk=int(key))
+    return Subscription.objects.filter(match).order_by("-pk").first()
+
 
 class Command(BaseCommand):
     help = (
@@ -22,9 +40,8 @@ class Command(BaseCommand):
         parser.add_argument("subscription", help="primary key or Thinkific id")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        key = options["subscription"]
-        match = Q(thinkific_id=key) | (Q(pk=int(key)) if key.isdigit() else Q(pk__in=[]))
-        subscription = Subscription.objects.filter(match).order_by("-pk").first()
+        key = options["subscription"].strip()
+        subscription = find(key)
         if subscription is None:
             raise CommandError(f"No subscription with primary key or Thinkific id {key!r}.")
         try:
