@@ -34,7 +34,6 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
@@ -54,20 +53,43 @@ class PublishTimeout(Exception):
     """The broker did not take the message within :data:`PUBLISH_TIMEOUT`."""
 
 
-@dataclass
 class _Publishers:
-    key: tuple[Any, ...]
-    threads: ThreadPoolExecutor
-    slots: threading.BoundedSemaphore
-    producers: Any  # kombu.pools.ProducerPool
+    """One process's threads, slots and (built on first use) producer pool for one app."""
+
+    def __init__(self, app: Any, key: tuple[Any, ...]) -> None:
+        self.app = app
+        self.key = key
+        self.threads = ThreadPoolExecutor(MAX_PUBLISHERS, thread_name_prefix="thinkific-publish")
+        self.slots = threading.BoundedSemaphore(MAX_PUBLISHERS)
+        self._lock = threading.Lock()
+        self._producers: Any = None  # kombu.pools.ProducerPool
+
+    def producers(self) -> Any:
+        """Built in a publishing thread, so that importing the transport is inside the deadline."""
+        with self._lock:
+            if self._producers is None:
+                self._producers = _producer_pool(self.app)
+            return self._producers
 
 
 _lock = threading.Lock()
 _by_app: dict[int, _Publishers] = {}
 
 
+def _forget_after_fork() -> None:
+    """A forked child (a gunicorn or Celery worker) starts with none: the parent's
+    threads did not come along, and its locks may have been held at the fork."""
+    global _lock
+    _lock = threading.Lock()
+    _by_app.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def publish(task: Any, args: Sequence[Any], **options: Any) -> None:
-    """``task.apply_async(args, **options)``, answered within :data:`PUBLISH_TIMEOUT`.
+    """``task.apply_async(args, **options)``, returning or raising within :data:`PUBLISH_TIMEOUT`.
 
     Raises what the publish raised, or :class:`PublishTimeout`.
     """
@@ -78,9 +100,7 @@ def publish(task: Any, args: Sequence[Any], **options: Any) -> None:
         return
     publishers = _publishers_for(app)
     if not publishers.slots.acquire(blocking=False):
-        raise PublishTimeout(
-            f"{MAX_PUBLISHERS} earlier publishes are still waiting for the broker"
-        )
+        raise PublishTimeout(f"{MAX_PUBLISHERS} earlier publishes are still waiting for the broker")
     try:
         future = publishers.threads.submit(_send, publishers, task, args, options)
     except BaseException:
@@ -94,7 +114,7 @@ def publish(task: Any, args: Sequence[Any], **options: Any) -> None:
 
 def _send(publishers: _Publishers, task: Any, args: Sequence[Any], options: dict) -> None:
     try:
-        with publishers.producers.acquire(block=True, timeout=PUBLISH_TIMEOUT) as producer:
+        with publishers.producers().acquire(block=True, timeout=PUBLISH_TIMEOUT) as producer:
             task.apply_async(args, producer=producer, **options)
     finally:
         publishers.slots.release()
@@ -102,44 +122,42 @@ def _send(publishers: _Publishers, task: Any, args: Sequence[Any], options: dict
 
 
 def _publishers_for(app: Any) -> _Publishers:
-    """This process's pool for ``app``, rebuilt after a fork or a broker change."""
+    """This process's publishers for ``app``, replaced when its broker settings change."""
     conf = app.conf
-    site_options = dict(conf.broker_transport_options or {})
-    key = (os.getpid(), conf.broker_write_url, repr(sorted(site_options.items())))
+    key = (conf.broker_write_url, repr(conf.broker_transport_options))
     with _lock:
         previous = _by_app.get(id(app))
         if previous is not None and previous.key == key:
             return previous
-        from kombu.pools import ProducerPool
-
-        probe = app.connection_for_write()
-        try:
-            driver = probe.transport.driver_type
-        finally:
-            probe.release()
-        names = {"redis": _REDIS_OPTIONS, "amqp": _AMQP_OPTIONS}.get(driver, ())
-        connection = app.connection_for_write(
-            connect_timeout=_bounded(conf.broker_connection_timeout),
-            transport_options={name: _bounded(site_options.get(name)) for name in names},
-        )
-        found = _Publishers(
-            key=key,
-            threads=ThreadPoolExecutor(MAX_PUBLISHERS, thread_name_prefix="thinkific-publish"),
-            slots=threading.BoundedSemaphore(MAX_PUBLISHERS),
-            producers=ProducerPool(
-                connection.Pool(limit=MAX_PUBLISHERS),
-                limit=MAX_PUBLISHERS,
-                Producer=app.amqp.Producer,
-            ),
-        )
-        if previous is not None:  # another broker (or a forked parent's pool)
+        if previous is not None:
             previous.threads.shutdown(wait=False)  # its threads end once idle
-        _by_app[id(app)] = found
+        found = _by_app[id(app)] = _Publishers(app, key)
         return found
+
+
+def _producer_pool(app: Any) -> Any:
+    """Producers on the site's broker URL and transport options, with bounded timeouts."""
+    from kombu.pools import ProducerPool
+
+    conf = app.conf
+    site_options = dict(conf.broker_transport_options or {})
+    probe = app.connection_for_write()
+    try:
+        driver = probe.transport.driver_type
+    finally:
+        probe.release()
+    names = {"redis": _REDIS_OPTIONS, "amqp": _AMQP_OPTIONS}.get(driver, ())
+    connection = app.connection_for_write(
+        connect_timeout=_bounded(conf.broker_connection_timeout),
+        transport_options={name: _bounded(site_options.get(name)) for name in names},
+    )
+    return ProducerPool(
+        connection.Pool(limit=MAX_PUBLISHERS), limit=MAX_PUBLISHERS, Producer=app.amqp.Producer
+    )
 
 
 def _bounded(value: Any) -> float:
     """The site's timeout if it is a smaller positive number, else :data:`SOCKET_TIMEOUT`."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
         return min(float(value), SOCKET_TIMEOUT)
     return SOCKET_TIMEOUT

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from django_thinkific import publishing, tasks
 from django_thinkific.models import ReceivedEvent
 from django_thinkific.testing import post_event, sample_event
 from tests.celery_app import app
+from tests.stack import listener
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,44 +34,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ANSWER_WITHIN = 2.0
 #: Before the fix a silent redis broker blocked for good: the test fails here instead.
 WATCHDOG = 15
-
-
-@contextlib.contextmanager
-def listener(behaviour: str) -> Iterator[int]:
-    """A TCP port on 127.0.0.1 that accepts and stays ``silent``, sends ``garbage``, or ``refuses``."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    port = server.getsockname()[1]
-    accepted: list[socket.socket] = []
-    thread = None
-    if behaviour != "refuses":  # bound but not listening: the kernel refuses connections
-        server.listen(64)
-        server.settimeout(0.1)
-        stop = threading.Event()
-
-        def serve() -> None:
-            while not stop.is_set():
-                try:
-                    conn, _ = server.accept()
-                except TimeoutError:
-                    continue
-                except OSError:
-                    return
-                accepted.append(conn)
-                if behaviour == "garbage":
-                    conn.sendall(b"HTTP/1.1 418 I'm a teapot\r\n\x00\xff\xfe garbage\r\n" * 4)
-
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-    try:
-        yield port
-    finally:
-        if thread is not None:
-            stop.set()
-            thread.join(timeout=5)
-        for conn in accepted:
-            conn.close()
-        server.close()
 
 
 def broker_url(scheme: str, port: int, db: int = 0) -> str:
@@ -135,7 +97,9 @@ def test_a_broker_that_does_not_answer_never_holds_the_delivery(
     stored = ReceivedEvent.objects.get(event_id=event["id"])
     assert (stored.status, stored.attempts) == ("pending", 0)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert f"Could not queue Thinkific event pk={stored.pk}; it stays pending" in warnings[0].message
+    assert (
+        f"Could not queue Thinkific event pk={stored.pk}; it stays pending" in warnings[0].message
+    )
     assert len(publisher_threads()) <= publishing.MAX_PUBLISHERS
 
 
