@@ -180,3 +180,35 @@ def test_a_publish_step_no_socket_timeout_reaches_is_cut_off_and_threads_stay_bo
         release.set()
         before_task_publish.disconnect(hang)
     assert ReceivedEvent.objects.exclude(status="pending").count() == 0
+
+
+@pytest.mark.redis
+def test_publishes_keep_the_sites_transport_options_and_leave_its_settings_alone(
+    client, site_broker, redis_url
+):
+    """The bounded connections are the site's own broker settings plus timeouts:
+    a ``global_keyprefix`` the site set still decides where the message lands."""
+    import redis
+
+    real = redis_url.rsplit("/", 1)[0] + "/8"
+    site_broker(real)
+    site_options = {"global_keyprefix": "site-prefix:", "socket_timeout": 0.2}
+    saved = app.conf.broker_transport_options
+    app.conf.broker_transport_options = site_options
+    try:
+        response, took = timed_delivery(client, sample_event("order.created"))
+        assert response.status_code == 200
+        assert took < ANSWER_WITHIN
+        assert app.conf.broker_transport_options == site_options  # untouched
+        assert app.conf.broker_connection_timeout == 4  # Celery's default, untouched
+    finally:
+        app.conf.broker_transport_options = saved
+    server = redis.Redis.from_url(real)
+    try:
+        assert server.llen("site-prefix:celery") == 1
+        assert server.llen("celery") == 0
+        server.flushdb()
+    finally:
+        server.close()
+    stored = ReceivedEvent.objects.get()
+    assert stored.status == "pending"  # queued for a worker; none consumes this database
