@@ -124,7 +124,7 @@ def test_the_sweep_queues_the_event_once_a_real_broker_is_back(
     site_broker(real)
     ReceivedEvent.objects.update(received_at=timezone.now() - timedelta(hours=1))
     with watchdog():
-        assert tasks.recover_pending_events.apply().get() == 1  # the beat task, run here
+        assert tasks.recover_pending_events.apply(throw=True).result == 1  # the beat task, run here
     with Connection(real) as conn:
         queue = conn.SimpleQueue("celery")
         try:
@@ -136,7 +136,7 @@ def test_the_sweep_queues_the_event_once_a_real_broker_is_back(
     assert message.decode()[0] == [stored.pk]
     stored.refresh_from_db()
     assert stored.status == "pending"  # queued, not run: the worker runs it
-    assert tasks.process_event.apply((stored.pk,)).get() == "processed"
+    assert tasks.process_event.apply((stored.pk,), throw=True).result == "processed"
 
 
 def test_a_publish_step_no_socket_timeout_reaches_is_cut_off_and_threads_stay_bounded(
