@@ -30,6 +30,7 @@ from tests.stack import find_redis
 
 ENV_VAR = "THINKIFIC_TEST_DATABASE_URL"
 _cluster: ThrowawayCluster | None = None
+_unavailable = ""  # why the PostgreSQL pass cannot run, once the cluster failed to start
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,7 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_load_initial_conftests(
     early_config: pytest.Config, parser: pytest.Parser, args: list[str]
 ) -> None:
-    global _cluster
+    global _cluster, _unavailable
     options = parser.parse_known_args(args)
     if options.database != "postgres" or options.help or options.version:
         os.environ.pop(ENV_VAR, None)
@@ -57,8 +58,17 @@ def pytest_load_initial_conftests(
         cluster.stop()
         if os.environ.get("CI"):
             raise pytest.UsageError(f"CI is set and PostgreSQL is unavailable: {exc}") from None
-        raise pytest.exit(f"PostgreSQL pass not run: {exc}", returncode=0) from None
+        os.environ.pop(ENV_VAR, None)
+        # Said by pytest_configure: an exit raised from this hook prints a traceback.
+        _unavailable = f"PostgreSQL pass not run: {exc}"
+        return
     _cluster = cluster
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if _unavailable:
+        pytest.exit(_unavailable, returncode=0)  # one line: "Exit: PostgreSQL pass not run: ..."
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -74,16 +74,25 @@ def _version_key(path: Path) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", path.parent.name)) or (0,)
 
 
+#: Names the directory holding ``initdb`` and ``pg_ctl``; then neither PATH nor
+#: ``/usr/lib/postgresql`` is searched.
+BINDIR_ENV = "THINKIFIC_TEST_PG_BINDIR"
+
+
 def find_binaries() -> Path | None:
     """Return the directory holding ``initdb`` and ``pg_ctl``, or ``None``.
 
-    PATH wins, so a developer can point at any build they like.  Debian/Ubuntu
+    ``$THINKIFIC_TEST_PG_BINDIR`` decides alone when it is set. Otherwise PATH
+    wins, so a developer can point at any build they like.  Debian/Ubuntu
     packages do not put the server tools on PATH, so fall back to the highest
     version under ``/usr/lib/postgresql/*/bin`` (what CI images have).
 
     Symlinks are resolved because ``pg_ctl`` locates the ``postgres`` binary
     next to itself, and a PATH symlink farm may not contain it.
     """
+    chosen = os.environ.get(BINDIR_ENV)
+    if chosen:
+        return Path(chosen) if _has_tools(Path(chosen)) else None
     found = shutil.which("initdb")
     if found:
         candidate = Path(found).resolve().parent
@@ -110,6 +119,17 @@ def _free_loopback_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _base_dirs() -> list[str]:
+    """Where a data directory may go: ``TMPDIR`` (or the system default) first."""
+    found: list[str] = []
+    for candidate in (tempfile.gettempdir(), "/tmp", "/var/tmp"):  # noqa: S108
+        if os.path.isdir(candidate) and os.path.realpath(candidate) not in map(
+            os.path.realpath, found
+        ):
+            found.append(candidate)
+    return found
 
 
 def _clean_env() -> dict[str, str]:
@@ -175,9 +195,13 @@ class ThrowawayCluster:
 
         bindir = find_binaries()
         if bindir is None:
+            where = (
+                f"in ${BINDIR_ENV} ({os.environ[BINDIR_ENV]})"
+                if os.environ.get(BINDIR_ENV)
+                else "on PATH or under /usr/lib/postgresql/*/bin"
+            )
             raise PostgresUnavailable(
-                "PostgreSQL server binaries (initdb, pg_ctl) not found on PATH "
-                "or under /usr/lib/postgresql/*/bin"
+                f"PostgreSQL server binaries (initdb, pg_ctl) not found {where}"
             )
         self._bindir = bindir
 
@@ -315,10 +339,21 @@ class ThrowawayCluster:
             raise PostgresUnavailable(f"could not run {Path(args[0]).name}: {exc}") from exc
 
     def _make_data_dir(self) -> None:
-        # mkdtemp gives 0700 which initdb requires; /tmp is world-traversable
-        # so the postgres user can reach it once it owns it.
-        self.data_dir = Path(tempfile.mkdtemp(prefix="thinkific-pg-"))
-        if self._as_postgres:
+        """A fresh 0700 directory (initdb requires it) that the server's user can reach.
+
+        Under ``TMPDIR`` when it can; as root, the ``postgres`` user must also be
+        able to traverse every folder above it, which a private ``TMPDIR``
+        (``/root/tmp``, a ``mktemp -d`` folder) does not allow: then ``/tmp`` or
+        ``/var/tmp`` is used instead.
+        """
+        tried: list[str] = []
+        for base in _base_dirs():
+            try:
+                self.data_dir = Path(tempfile.mkdtemp(prefix="thinkific-pg-", dir=base))
+            except OSError:
+                continue
+            if not self._as_postgres:
+                return
             try:
                 shutil.chown(self.data_dir, user=_PG_OS_USER, group=None)
             except (LookupError, OSError) as exc:
@@ -326,6 +361,16 @@ class ThrowawayCluster:
                     f"running as root but cannot hand {self.data_dir} to OS user "
                     f"{_PG_OS_USER!r}: {exc}"
                 ) from exc
+            if self._run(["/bin/sh", "-c", 'cd -- "$1"', "sh", str(self.data_dir)]).returncode == 0:
+                return
+            tried.append(base)
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self.data_dir = None
+        raise PostgresUnavailable(
+            f"the {_PG_OS_USER!r} OS user cannot reach a directory under "
+            f"{' or '.join(tried) or 'TMPDIR'}: set TMPDIR to a directory it can traverse "
+            f"(e.g. TMPDIR=/tmp)"
+        )
 
     def _initdb(self) -> None:
         assert self.data_dir is not None

@@ -7,6 +7,7 @@ tail of its log, never hangs it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -14,8 +15,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,6 +100,45 @@ class Service:
         except OSError:
             return []
         return [int(child) for child in text.split()]
+
+
+@contextlib.contextmanager
+def listener(behaviour: str) -> Iterator[int]:
+    """A port on 127.0.0.1 for a broker that misbehaves: it accepts and stays ``silent``,
+    accepts and sends ``garbage``, or ``refuses`` connections. Closed at the end."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    accepted: list[socket.socket] = []
+    thread = None
+    if behaviour != "refuses":  # bound but not listening: the kernel refuses connections
+        server.listen(64)
+        server.settimeout(0.1)
+        stop = threading.Event()
+
+        def serve() -> None:
+            while not stop.is_set():
+                try:
+                    conn, _ = server.accept()
+                except TimeoutError:
+                    continue
+                except OSError:
+                    return
+                accepted.append(conn)
+                if behaviour == "garbage":
+                    conn.sendall(b"HTTP/1.1 418 I'm a teapot\r\n\x00\xff\xfe garbage\r\n" * 4)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+    try:
+        yield port
+    finally:
+        if thread is not None:
+            stop.set()
+            thread.join(timeout=5)
+        for conn in accepted:
+            conn.close()
+        server.close()
 
 
 class ThrowawayRedis:

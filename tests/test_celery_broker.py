@@ -12,6 +12,7 @@ from django_thinkific.models import ReceivedEvent
 from django_thinkific.testing import sample_event, sign
 from tests.factories import ReceivedEventFactory
 from tests.settings import API_KEY
+from tests.stack import listener
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -79,3 +80,44 @@ def test_prune_task_through_the_broker(example_stack, redis_url):
     finally:
         client.close()
     assert ReceivedEvent.objects.count() == 3
+
+
+@pytest.mark.parametrize("scheme", ["redis", "amqp"])
+def test_a_broker_that_never_answers_does_not_hold_gunicorn(example_stack, redis_url, scheme):
+    """The site's broker URL points at a listener that accepts and never replies.
+
+    Before the fix each delivery waited until gunicorn killed its worker. Now each
+    is answered 200 ``pending`` well inside Thinkific's 5 s, Thinkific's retries
+    too; the sweep queues the events once the real broker is back.
+    """
+    with listener("silent") as port:
+        silent = (
+            f"redis://127.0.0.1:{port}/0" if scheme == "redis" else f"amqp://127.0.0.1:{port}//"
+        )
+        # One worker: before the fix the first delivery held it until gunicorn killed it.
+        example_stack.start_web(
+            workers=1, timeout=10, env={"CELERY_BROKER_URL": silent, "CELERY_RESULT_BACKEND": ""}
+        )
+        # Django's first request loads the URLconf and the rest: not the broker's doing.
+        assert requests.get(f"{example_stack.url}/thinkific/webhooks/", timeout=30).status_code
+        events = [sample_event("order.created") for _ in range(4)]
+        times = []
+        for event in [*events, events[0]]:  # the last one: Thinkific's retry
+            began = time.monotonic()
+            answer = deliver(example_stack, event)
+            times.append(round(time.monotonic() - began, 2))
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["status"] == "pending"
+        assert max(times) < 2, f"answered after {times} s"
+    ids = [e["id"] for e in events]
+    assert set(statuses(ids).values()) == {"pending"}
+
+    worker = example_stack.start_worker()  # the real broker (the stack's redis)
+    time.sleep(1.5)  # older than THINKIFIC_PROCESSING_TIMEOUT=1 below
+    result = example_stack.manage(
+        "thinkific_recover_pending", env={"THINKIFIC_PROCESSING_TIMEOUT": "1"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "4 pending events found, 4 queued again." in result.stdout
+    wait_until_processed(ids)
+    assert worker.running()

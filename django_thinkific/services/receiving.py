@@ -330,11 +330,12 @@ def enqueue(pk: int) -> bool:
     The event is already committed, so nothing is lost: a redelivery or
     a later sweep enqueues it again.
     """
+    from ..publishing import publish
     from ..tasks import process_event
 
     try:
         # Bounded: a delivery must be answered well within Thinkific's 5 s.
-        process_event.apply_async((pk,), retry=True, retry_policy=ENQUEUE_RETRY_POLICY)
+        publish(process_event, (pk,), retry=True, retry_policy=ENQUEUE_RETRY_POLICY)
     except Exception:  # any broker/transport error: keep answering 200
         logger.warning("Could not queue Thinkific event pk=%s; it stays pending", pk, exc_info=True)
         return False
