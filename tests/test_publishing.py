@@ -214,3 +214,21 @@ def test_publishes_keep_the_sites_transport_options_and_leave_its_settings_alone
         server.close()
     stored = ReceivedEvent.objects.get()
     assert stored.status == "pending"  # queued for a worker; none consumes this database
+
+
+def test_a_sweep_against_a_hung_broker_stops_at_the_first_refusal(site_broker, caplog):
+    """One failed publish ends the sweep's queueing: 50 pending events cost one timeout, not 50."""
+    from django_thinkific.services.processing import recover_pending
+    from tests.factories import ReceivedEventFactory
+
+    old = timezone.now() - timedelta(hours=1)
+    ReceivedEventFactory.create_batch(50, status="pending", attempts=0, received_at=old)
+    with listener("silent") as port:
+        site_broker(broker_url("redis", port))
+        started = time.monotonic()
+        with watchdog():
+            report = recover_pending()
+        took = time.monotonic() - started
+    assert (report.found, report.queued) == (50, 0)
+    assert took < ANSWER_WITHIN
+    assert set(ReceivedEvent.objects.values_list("status", flat=True)) == {"pending"}

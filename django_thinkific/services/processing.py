@@ -388,7 +388,11 @@ def recover_pending(*, limit: int = 1000) -> RecoveryReport:
 
     events = list(stale_pending().order_by("received_at")[:limit])
     if get_settings().dispatch == "celery":
-        queued = sum(1 for event in events if enqueue(event.pk))
+        queued = 0
+        for event in events:
+            if not enqueue(event.pk):
+                break  # the broker is down or hung: the rest wait for the next sweep
+            queued += 1
         return RecoveryReport(found=len(events), queued=queued)
     counts = _run_each(events, force=False)
     return RecoveryReport(
