@@ -108,7 +108,7 @@ def test_a_broker_that_never_answers_does_not_hold_gunicorn(example_stack, redis
             times.append(round(time.monotonic() - began, 2))
             assert answer.status_code == 200, answer.text
             assert answer.json()["status"] == "pending"
-        assert max(times) < 2, f"answered after {times} s"
+        assert max(times) < 3, f"answered after {times} s"
     ids = [e["id"] for e in events]
     assert set(statuses(ids).values()) == {"pending"}
 

@@ -30,8 +30,9 @@ from tests.stack import listener
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-#: The promise: publishing gives up within 1.5 s; this leaves room for the rest of the request.
-ANSWER_WITHIN = 2.0
+#: The promise: publishing gives up within 1.5 s, well inside Thinkific's 5 s; the rest is
+#: headroom for a loaded machine (a hung broker used to hold the answer for good, AMQP 4 s+).
+ANSWER_WITHIN = 3.0
 #: Before the fix a silent redis broker blocked for good: the test fails here instead.
 WATCHDOG = 15
 
@@ -165,7 +166,9 @@ def test_a_publish_step_no_socket_timeout_reaches_is_cut_off_and_threads_stay_bo
                 assert response.json()["status"] == "pending"
                 times.append(took)
             assert max(times) < ANSWER_WITHIN, times
-            assert min(times[publishing.MAX_PUBLISHERS :]) < 0.5, times  # no thread to wait on
+            assert min(times[publishing.MAX_PUBLISHERS :]) < 1.0, (
+                times
+            )  # no thread to wait on (the deadline is 1.5 s)
             assert len(publisher_threads() - earlier) == publishing.MAX_PUBLISHERS
             assert "earlier publishes are still waiting for the broker" in caplog.text
 
