@@ -117,3 +117,26 @@ def _celery_join_flag():
     from celery.result import _set_task_join_will_block
 
     _set_task_join_will_block(False)
+
+
+@pytest.fixture
+def staff_api(db):
+    """A DRF client logged in as staff with every permission of the app."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    from tests.factories import grant_all
+
+    user = grant_all(get_user_model().objects.create_user("ops", password="ops-pw", is_staff=True))
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def target():
+    """Intercepts HTTP to target URLs (send-test), nothing else; an unregistered URL is refused."""
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock

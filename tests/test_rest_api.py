@@ -61,13 +61,6 @@ def api(staff):
     return client
 
 
-@pytest.fixture
-def target():
-    """Intercepts HTTP to target URLs (send-test), nothing else."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
 def assert_no_key(response):
     assert API_KEY.encode() not in response.content
 

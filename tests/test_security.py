@@ -92,21 +92,6 @@ def debug_client(settings):
     return Client(raise_request_exception=False)
 
 
-@pytest.fixture
-def staff_api():
-    user = grant_all(get_user_model().objects.create_user("ops", password="ops-pw", is_staff=True))
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def target():
-    """Intercepts HTTP to target URLs (send-test); an unregistered URL is refused and recorded."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
 def staff_with(*codenames: str):
     username = f"staff-{get_user_model().objects.count()}"
     user = get_user_model().objects.create_user(username, password="pw", is_staff=True)

@@ -19,17 +19,15 @@ from ipaddress import IPv4Address, IPv6Address
 
 import pytest
 import responses
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.urls import reverse
 from hypothesis import example, given
 from hypothesis import strategies as st
-from rest_framework.test import APIClient
 
 from django_thinkific.testing import sign
 from django_thinkific.validation import address_error, target_url_error
-from tests.factories import SubscriptionFactory, grant_all
+from tests.factories import SubscriptionFactory
 from tests.settings import API_KEY
 
 pytestmark = pytest.mark.django_db
@@ -37,20 +35,6 @@ pytestmark = pytest.mark.django_db
 PUBLIC = "93.184.215.14"
 NAME = "hooks.acme-shop.io"
 REAL_GETADDRINFO = socket.getaddrinfo
-
-
-@pytest.fixture
-def staff_api():
-    user = grant_all(get_user_model().objects.create_user("ops", password="pw", is_staff=True))
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def target():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 class DNS:
