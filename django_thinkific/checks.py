@@ -12,12 +12,18 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
-from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULTS, DISPATCH_CHOICES, get_settings
+from .conf import (
+    BOOL_KEYS,
+    DEFAULTS,
+    DISPATCH_CHOICES,
+    INT_KEYS,
+    META_KEY,
+    get_settings,
+    maximum,
+)
 from .signing import key_problem
-from .timestamps import max_days_before
 from .validation import is_loopback_host
 
 
@@ -78,33 +84,17 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
 
-    for key, check_id in (
-        ("EVENT_RETENTION_DAYS", "E003"),
-        ("MAX_BODY_SIZE", "E006"),
-        ("PROCESSING_TIMEOUT", "E007"),
-        ("PRUNE_BATCH_SIZE", "E010"),
-    ):
-        value = raw.get(key, DEFAULTS[key])
-        if not _positive_int(value):
-            messages.append(
-                Error(
-                    f"THINKIFIC[{key!r}] must be a positive integer, not {value!r}.",
-                    id=f"django_thinkific.{check_id}",
-                )
-            )
-
-    messages.extend(_check_replay(raw))
-    retention = raw.get("EVENT_RETENTION_DAYS", DEFAULTS["EVENT_RETENTION_DAYS"])
-    most = max_days_before(timezone.now())
-    if _positive_int(retention) and retention > most:
+    if not settings.USE_TZ:
         messages.append(
             Error(
-                f"THINKIFIC['EVENT_RETENTION_DAYS'] must be at most {most} (back to year 1, "
-                f"the calendar's start), not {retention!r}.",
-                hint="To keep events for good, set it to that maximum.",
-                id="django_thinkific.E003",
+                "django_thinkific needs USE_TZ = True: Thinkific's timestamps carry an offset, "
+                "and events are stored and compared as aware datetimes.",
+                hint="Set USE_TZ = True (Django's default since 5.0).",
+                id="django_thinkific.E015",
             )
         )
+    messages.extend(_check_integers(raw))
+    messages.extend(_check_replay(raw))
 
     dispatch = raw.get("DISPATCH", DEFAULTS["DISPATCH"])
     if dispatch not in DISPATCH_CHOICES:
@@ -140,7 +130,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
 
-    if raw.get("ALLOW_INSECURE_TARGETS") and not settings.DEBUG:
+    if conf.allow_insecure_targets and not settings.DEBUG:
         messages.append(
             Warning(
                 "THINKIFIC['ALLOW_INSECURE_TARGETS'] is on while DEBUG is off: test events may "
@@ -153,7 +143,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     messages.extend(_check_permission_classes(raw.get("REST_PERMISSION_CLASSES")))
 
     header = raw.get("CLIENT_IP_HEADER")
-    if header is not None and (not isinstance(header, str) or not header.isupper()):
+    if header is not None and (not isinstance(header, str) or not META_KEY.match(header)):
         messages.append(
             Error(
                 f"THINKIFIC['CLIENT_IP_HEADER'] must be a request.META key such as "
@@ -161,6 +151,18 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="django_thinkific.E011",
             )
         )
+
+    for key in BOOL_KEYS:
+        value = raw.get(key, DEFAULTS[key])
+        if not isinstance(value, bool):
+            messages.append(
+                Error(
+                    f"THINKIFIC[{key!r}] must be True or False, not {value!r}.",
+                    hint="A value read from the environment is a string; convert it "
+                    "(e.g. env.bool(...)).",
+                    id="django_thinkific.E016",
+                )
+            )
 
     unknown = sorted(set(raw) - set(DEFAULTS))
     if unknown:
@@ -207,28 +209,31 @@ def _check_base_url(url: Any) -> list[CheckMessage]:
     return []
 
 
+def _check_integers(raw: Mapping[str, Any]) -> list[CheckMessage]:
+    """E003, E006, E007, E010, E012, E013: positive integers within their bounds."""
+    messages: list[CheckMessage] = []
+    for key, (check_id, unit) in INT_KEYS.items():
+        value = raw.get(key, DEFAULTS[key])
+        if key == "MAX_EVENT_AGE" and value is None:
+            continue  # off
+        if not _positive_int(value):
+            kind = "None or a positive integer" if key == "MAX_EVENT_AGE" else "a positive integer"
+            problem = f"must be {kind}, not {value!r}."
+        elif value > maximum(key):
+            reach = " (back to year 1)" if unit in ("days", "seconds") else ""
+            problem = f"must be at most {maximum(key)} {unit}{reach}, not {value!r}."
+        else:
+            continue
+        messages.append(Error(f"THINKIFIC[{key!r}] {problem}", id=f"django_thinkific.{check_id}"))
+    return messages
+
+
 def _check_replay(raw: Mapping[str, Any]) -> list[CheckMessage]:
+    """E012: the replay window covers at least the retention."""
     retention = raw.get("EVENT_RETENTION_DAYS", DEFAULTS["EVENT_RETENTION_DAYS"])
     window = raw.get("REPLAY_WINDOW_DAYS", DEFAULTS["REPLAY_WINDOW_DAYS"])
-    age = raw.get("MAX_EVENT_AGE")
-    messages: list[CheckMessage] = []
-    if not _positive_int(window):
-        messages.append(
-            Error(
-                f"THINKIFIC['REPLAY_WINDOW_DAYS'] must be a positive integer, not {window!r}.",
-                id="django_thinkific.E012",
-            )
-        )
-    elif window > max_days_before(timezone.now()):
-        messages.append(
-            Error(
-                f"THINKIFIC['REPLAY_WINDOW_DAYS'] must be at most "
-                f"{max_days_before(timezone.now())} (back to year 1), not {window!r}.",
-                id="django_thinkific.E012",
-            )
-        )
-    elif _positive_int(retention) and window < retention:
-        messages.append(
+    if _positive_int(window) and _positive_int(retention) and window < retention:
+        return [
             Error(
                 f"THINKIFIC['REPLAY_WINDOW_DAYS'] ({window}) is shorter than "
                 f"EVENT_RETENTION_DAYS ({retention}).",
@@ -236,16 +241,8 @@ def _check_replay(raw: Mapping[str, Any]) -> list[CheckMessage]:
                 "itself was kept, or its replay would be stored and processed again.",
                 id="django_thinkific.E012",
             )
-        )
-    if age is not None and not _positive_int(age):
-        messages.append(
-            Error(
-                f"THINKIFIC['MAX_EVENT_AGE'] must be None or a positive number of days, "
-                f"not {age!r}.",
-                id="django_thinkific.E013",
-            )
-        )
-    return messages
+        ]
+    return []
 
 
 def _check_key_characters(raw: Mapping[str, Any]) -> list[CheckMessage]:

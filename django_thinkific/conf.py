@@ -11,14 +11,19 @@ leaves the reporting to :mod:`django_thinkific.checks`, so a typo shows up in
 
 from __future__ import annotations
 
+import re
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings as django_settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+
+from .timestamps import UTC, max_days_before
 
 DEFAULT_API_BASE_URL = "https://api.thinkific.com/api/v2"
 
@@ -47,6 +52,40 @@ DEFAULTS: dict[str, Any] = {
 }
 
 DISPATCH_CHOICES = ("sync", "celery")
+
+#: The integer keys, each with its check id and the unit that bounds it. A count
+#: of days (or seconds) must leave a usable instant when taken from now (no
+#: further back than year 1); a count of rows or bytes must fit the integers a
+#: database and Python's I/O take. ``conf`` clamps to the bound, ``checks``
+#: reports a value past it: one table for both.
+INT_KEYS: dict[str, tuple[str, str]] = {
+    "EVENT_RETENTION_DAYS": ("E003", "days"),
+    "MAX_BODY_SIZE": ("E006", "bytes"),
+    "PROCESSING_TIMEOUT": ("E007", "seconds"),
+    "PRUNE_BATCH_SIZE": ("E010", "rows"),
+    "REPLAY_WINDOW_DAYS": ("E012", "days"),
+    "MAX_EVENT_AGE": ("E013", "days"),
+}
+
+
+#: What a ``request.META`` key of a header looks like (``HTTP_X_FORWARDED_FOR``).
+META_KEY = re.compile(r"[A-Z][A-Z0-9_]*\Z")
+
+#: Keys that must be ``True`` or ``False`` (not a string such as ``"False"``).
+BOOL_KEYS = ("API_ENABLED", "ALLOW_INSECURE_TARGETS")
+
+
+def maximum(key: str) -> int:
+    """The largest value integer setting ``key`` may take (see :data:`INT_KEYS`)."""
+    unit = INT_KEYS[key][1]
+    now = datetime.now(UTC)  # aware whatever USE_TZ says (E015 reports USE_TZ = False)
+    if unit == "days":
+        return max_days_before(now)
+    if unit == "seconds":
+        return max_days_before(now) * 86400
+    if unit == "rows":
+        return 2**63 - 1  # a 64-bit SQL integer (LIMIT, id ranges)
+    return sys.maxsize - 1  # bytes: what a read() can be asked for, plus one
 
 
 def _secret_list(raw: Any) -> tuple[str, ...]:
@@ -101,10 +140,12 @@ class ThinkificSettings:
         return str(self.raw.get("DISPATCH", DEFAULTS["DISPATCH"]))
 
     def _int(self, key: str) -> int:
+        """A positive integer setting: the default when malformed (E0xx), clamped to
+        :func:`maximum` when past it (a retention past year 1 keeps everything)."""
         value = self.raw.get(key, DEFAULTS[key])
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             return int(DEFAULTS[key])
-        return value
+        return min(value, maximum(key))
 
     @property
     def event_retention_days(self) -> int:
@@ -121,7 +162,7 @@ class ThinkificSettings:
         value = self.raw.get("MAX_EVENT_AGE")
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             return None
-        return value
+        return min(value, maximum("MAX_EVENT_AGE"))
 
     @property
     def max_body_size(self) -> int:
@@ -146,7 +187,7 @@ class ThinkificSettings:
     @property
     def allow_insecure_targets(self) -> bool:
         """Local development only: accept http:// and loopback target URLs."""
-        return bool(self.raw.get("ALLOW_INSECURE_TARGETS", False))
+        return self.raw.get("ALLOW_INSECURE_TARGETS", False) is True  # "False" is not on
 
     @property
     def rest_permission_classes(self) -> tuple[str, ...]:
@@ -158,11 +199,11 @@ class ThinkificSettings:
     def client_ip_header(self) -> str | None:
         """``request.META`` key holding the client address set by the site's own proxy."""
         value = self.raw.get("CLIENT_IP_HEADER")
-        return value if isinstance(value, str) and value else None
+        return value if isinstance(value, str) and META_KEY.match(value) else None
 
     @property
     def api_enabled(self) -> bool:
-        return bool(self.raw.get("API_ENABLED", True))
+        return self.raw.get("API_ENABLED", True) is not False  # a malformed value: E016
 
 
 _lock = threading.Lock()

@@ -114,7 +114,7 @@ def test_command_progress_per_batch_on_a_terminal():
     ("args", "message"),
     [
         (["--days", "0"], "--days must be at least 1"),
-        (["--batch-size", "0"], "--batch-size must be at least 1"),
+        (["--batch-size", "0"], "--batch-size must be between 1 and"),
     ],
 )
 def test_command_bad_arguments(args, message):

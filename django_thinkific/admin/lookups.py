@@ -25,6 +25,9 @@ from ..topics import TOPICS
 #: Lookups whose value is one instant (``in`` and ``range``: comma-separated instants).
 _INSTANT_LOOKUPS = frozenset({"", "exact", "gt", "gte", "lt", "lte"})
 _LIST_LOOKUPS = frozenset({"in", "range"})
+#: Every lookup the lists' own filters write; any other (``__year``, ``__regex``, ...)
+#: is a hand-made URL, refused rather than handed to the database or the calendar.
+_ALLOWED_LOOKUPS = _INSTANT_LOOKUPS | _LIST_LOOKUPS | {"isnull"}
 
 
 def checked_query(query: QueryDict, model: type[models.Model]) -> QueryDict:
@@ -33,19 +36,22 @@ def checked_query(query: QueryDict, model: type[models.Model]) -> QueryDict:
     Instants are read by :func:`django_thinkific.timestamps.parse_timestamp`
     (naive values and bare dates in the site's time zone, as the admin's
     own date filter writes them, and unchanged when they already are).
-    Raises ``IncorrectLookupParameters`` for a NUL anywhere or an instant
-    that is malformed or not usable.
+    Raises ``IncorrectLookupParameters`` for a NUL anywhere, a lookup on a
+    field that none of the filters writes, or an instant that is malformed or
+    not usable.
     """
     zone = timezone.get_current_timezone()
-    datetime_fields = {
-        f.name for f in model._meta.concrete_fields if isinstance(f, models.DateTimeField)
-    }
+    fields = {f.name: f for f in model._meta.concrete_fields}
     checked = query.copy()
     for key, values in query.lists():
         if "\x00" in key or any("\x00" in value for value in values):
             raise IncorrectLookupParameters(f"{key!r}: NUL character")
         name, _sep, lookup = key.partition("__")
-        if name not in datetime_fields or lookup not in _INSTANT_LOOKUPS | _LIST_LOOKUPS:
+        if name not in fields:
+            continue  # not a field: search, ordering, page, popup, ...
+        if lookup not in _ALLOWED_LOOKUPS:
+            raise IncorrectLookupParameters(f"{key!r}: not a lookup the filters use")
+        if not isinstance(fields[name], models.DateTimeField) or lookup == "isnull":
             continue
         written = []
         for value in values:

@@ -170,6 +170,12 @@ def _give_up(event: ReceivedEvent) -> Outcome:
     return Outcome.FAILED
 
 
+def _storable(text: str) -> str:
+    """Error text every database can hold: NUL written as ``\\x00``, lone surrogates
+    (an undecodable file name, a surrogate-escaped header) as ``\\udcff``."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _format_failures(failures: list[tuple[Any, BaseException]]) -> str:
     parts = []
     for receiver, exc in failures:
@@ -274,6 +280,7 @@ def run_claimed(event: ReceivedEvent) -> Outcome:
         event.topic,
         event.attempts,
     )
+    report = _storable(report)
     if not mine.filter(status=Status.PENDING).update(status=Status.FAILED, last_error=report):
         return _lost(event, db)  # taken over meanwhile: the new owner records the outcome
     event.status, event.last_error = Status.FAILED, report
@@ -301,6 +308,7 @@ def _run_callbacks(
         "Processed (the receivers' writes are committed and are not run again), but"
         f" {len(failures)} on-commit callback(s) raised afterwards:\n" + "\n".join(failures)
     )
+    note = _storable(note)
     logger.error("Thinkific event %s (%s): %s", event.event_id, event.topic, note)
     try:
         mine.filter(status=Status.PROCESSED).update(last_error=note)

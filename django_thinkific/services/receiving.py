@@ -9,9 +9,10 @@ ever. While its event is stored, the unique ``event_id`` makes a replay a
 duplicate; once the prune deleted it, its tombstone (``PrunedEvent``, kept
 for ``REPLAY_WINDOW_DAYS``) does. The tombstone is looked up only where one
 can exist: for an event whose signed ``created_at`` is missing or more than
-half a day old (the shortest retention is a day), so live traffic pays
-nothing for it. The look-up follows the INSERT, so an insert that raced with
-the prune of the same event (and waited for its commit) sees the tombstone.
+half a day away from now, in the past or the future (the shortest retention
+is a day), so live traffic pays nothing for it. The look-up follows the
+INSERT, so an insert that raced with the prune of the same event (and waited
+for its commit) sees the tombstone.
 """
 
 from __future__ import annotations
@@ -117,7 +118,10 @@ def store(
 
 
 def _may_be_pruned(envelope: Envelope, now: datetime) -> bool:
-    return envelope.created_at is None or envelope.created_at < now - TOMBSTONE_MIN_AGE
+    """Unless it is dated within half a day of now, an event may be a pruned one's replay
+    (a made-up date in the future included: a replay keeps whatever date it had)."""
+    created = envelope.created_at
+    return created is None or not now - TOMBSTONE_MIN_AGE <= created <= now + TOMBSTONE_MIN_AGE
 
 
 def _pruned(event_id: str, db: str) -> bool:

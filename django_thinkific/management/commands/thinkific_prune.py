@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
-from ...conf import get_settings
+from ...conf import get_settings, maximum
 from ...services.retention import prune
-from ...timestamps import max_days_before
 
 
 class Command(BaseCommand):
@@ -29,11 +27,13 @@ class Command(BaseCommand):
         )
         if days < 1:
             raise CommandError("--days must be at least 1")
-        most = max_days_before(timezone.now())
+        most = maximum("EVENT_RETENTION_DAYS")
         if days > most:
             raise CommandError(f"--days must be at most {most} (back to year 1), not {days}")
-        if options["batch_size"] is not None and options["batch_size"] < 1:
-            raise CommandError("--batch-size must be at least 1")
+        batch_size = options["batch_size"]
+        largest = maximum("PRUNE_BATCH_SIZE")
+        if batch_size is not None and not 1 <= batch_size <= largest:
+            raise CommandError(f"--batch-size must be between 1 and {largest}, not {batch_size}")
         progress = self.stdout.isatty() and options["verbosity"] >= 1
 
         def on_batch(number: int, deleted: int) -> None:
