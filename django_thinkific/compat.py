@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import timezone as dt_timezone
+from datetime import tzinfo
 from typing import TypeVar
+
+import django
+from django.utils import timezone
 
 View = TypeVar("View", bound=Callable[..., object])
 
@@ -17,4 +23,19 @@ except ImportError:  # pragma: no cover - Django before 5.1 has no LoginRequired
         return view_func
 
 
-__all__ = ["login_not_required"]
+def database_timezone() -> tzinfo:
+    """The current time zone, to hand to ``TruncDate`` and its kin.
+
+    Django before 5.0 reads a sign and hours at the end of a zone's name as an
+    offset (``Etc/GMT+12`` -> ``+12``) and then fails on SQLite ("user-defined
+    function raised exception"). Those zones have a fixed offset, so there the
+    same offset is handed over as a plain ``datetime.timezone`` instead.
+    """
+    zone = timezone.get_current_timezone()
+    if django.VERSION >= (5, 0) or not re.search(r"[+-]\d+$", str(zone)):
+        return zone
+    offset = timezone.now().astimezone(zone).utcoffset()
+    return dt_timezone(offset) if offset is not None else zone
+
+
+__all__ = ["database_timezone", "login_not_required"]

@@ -88,16 +88,18 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
 
 
-def publish(task: Any, args: Sequence[Any], **options: Any) -> None:
+def publish(task: Any, args: Sequence[Any], **options: Any) -> bool:
     """``task.apply_async(args, **options)``, returning or raising within :data:`PUBLISH_TIMEOUT`.
 
-    Raises what the publish raised, or :class:`PublishTimeout`.
+    Returns ``True`` when the task ran here and now (``task_always_eager``),
+    ``False`` when it was handed to the broker. Raises what the publish
+    raised, or :class:`PublishTimeout`.
     """
     task = getattr(task, "_get_current_object", lambda: task)()  # shared_task proxy
     app = task._get_app()
     if app.conf.task_always_eager:
         task.apply_async(args, **options)
-        return
+        return True
     publishers = _publishers_for(app)
     if not publishers.slots.acquire(blocking=False):
         raise PublishTimeout(f"{MAX_PUBLISHERS} earlier publishes are still waiting for the broker")
@@ -110,6 +112,7 @@ def publish(task: Any, args: Sequence[Any], **options: Any) -> None:
         future.result(timeout=PUBLISH_TIMEOUT)
     except FutureTimeout:
         raise PublishTimeout(f"the broker did not answer within {PUBLISH_TIMEOUT:g} s") from None
+    return False
 
 
 def _send(publishers: _Publishers, task: Any, args: Sequence[Any], options: dict) -> None:

@@ -172,6 +172,9 @@ def test_show_counts_facets_are_off(admin_client):
     from django.contrib import admin as django_admin
 
     response = admin_client.get(CHANGELIST, {"_facets": "True"})
-    assert response.status_code == 200
     if hasattr(django_admin, "ShowFacets"):  # Django 5.0+
+        assert response.status_code == 200
         assert "Show counts" not in response.content.decode()
+    else:  # Django 4.2 knows no facets: its own answer to an unknown parameter
+        assert response.status_code == 302
+        assert response["Location"].endswith("?e=1")

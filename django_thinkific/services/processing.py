@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.db import DatabaseError, connections, router, transaction
 from django.db.models import F, Q, QuerySet
 from django.dispatch import Signal
@@ -197,7 +197,9 @@ def _receivers(signal: Signal) -> list[Callable[..., Any]]:
     if isinstance(live, tuple):
         sync_receivers, async_receivers = live
         return [*sync_receivers, *(async_to_sync(r) for r in async_receivers)]
-    return list(live)
+    # Django 4.2 tells no async receiver apart: called as is, one would only
+    # return a coroutine, never run (and the event would count as processed).
+    return [async_to_sync(r) if iscoroutinefunction(r) else r for r in live]
 
 
 def _signals(topic: str) -> list[Signal]:

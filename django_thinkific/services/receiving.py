@@ -18,6 +18,7 @@ for its commit) sees the tombstone.
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
 import unicodedata
 from collections.abc import Iterable
@@ -323,24 +324,42 @@ def dispatch(receipt: Receipt, *, sync: bool) -> None:
             raise InFlight(event.event_id)
         return
     if receipt.created or processing.needs_processing(event):
-        pk = event.pk
         db = router.db_for_write(ReceivedEvent)
-        transaction.on_commit(lambda: enqueue(pk), using=db)
+        transaction.on_commit(lambda: _enqueue_event(event), using=db)
+
+
+def _enqueue_event(event: ReceivedEvent) -> None:
+    """Queue the event's task; where it ran right here (no broker: eager), the answer
+    reports the outcome it recorded rather than the ``pending`` it was stored as."""
+    if _publish(event.pk) is _Published.RAN_HERE:
+        event.refresh_from_db(
+            fields=["status", "attempts", "last_attempt_at", "processed_at", "last_error"]
+        )
+
+
+class _Published(enum.Enum):
+    QUEUED = "queued"
+    RAN_HERE = "ran here"
+    FAILED = "failed"
 
 
 def enqueue(pk: int) -> bool:
     """Queue ``process_event`` for an event; a broker outage leaves it pending.
 
     The event is already committed, so nothing is lost: a redelivery or
-    a later sweep enqueues it again.
+    a later sweep enqueues it again. ``False`` when it could not be queued.
     """
+    return _publish(pk) is not _Published.FAILED
+
+
+def _publish(pk: int) -> _Published:
     from ..publishing import publish
     from ..tasks import process_event
 
     try:
         # Bounded: a delivery must be answered well within Thinkific's 5 s.
-        publish(process_event, (pk,), retry=True, retry_policy=ENQUEUE_RETRY_POLICY)
+        ran_here = publish(process_event, (pk,), retry=True, retry_policy=ENQUEUE_RETRY_POLICY)
     except Exception:  # any broker/transport error: keep answering 200
         logger.warning("Could not queue Thinkific event pk=%s; it stays pending", pk, exc_info=True)
-        return False
-    return True
+        return _Published.FAILED
+    return _Published.RAN_HERE if ran_here else _Published.QUEUED

@@ -10,6 +10,7 @@ from django.db.models import Count, Model
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from ..compat import database_timezone
 from ..conf import get_settings
 from ..models import ReceivedEvent
 
@@ -49,7 +50,7 @@ def deliveries_per_day(days: int | None = None) -> list[Day]:
     start = timezone.make_aware(timezone.datetime.combine(first, timezone.datetime.min.time()))
     rows = (
         ReceivedEvent.objects.filter(received_at__gte=start)
-        .annotate(day=TruncDate("received_at"))
+        .annotate(day=TruncDate("received_at", tzinfo=database_timezone()))
         .values("day", "status")
         .annotate(n=Count("pk"))
         .order_by()
