@@ -15,7 +15,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULTS, DISPATCH_CHOICES, get_settings
+from .conf import DEFAULTS, DISPATCH_CHOICES, MAX_API_TIMEOUT, get_settings, usable_api_timeout
 from .signing import key_problem
 from .timestamps import max_days_before
 from .validation import is_loopback_host
@@ -132,10 +132,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     messages.extend(_check_key_characters(raw))
 
     timeout = raw.get("API_TIMEOUT", DEFAULTS["API_TIMEOUT"])
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+    if not usable_api_timeout(timeout):
         messages.append(
             Error(
-                f"THINKIFIC['API_TIMEOUT'] must be a positive number of seconds, not {timeout!r}.",
+                f"THINKIFIC['API_TIMEOUT'] must be a positive number of seconds, at most "
+                f"{MAX_API_TIMEOUT}, not {timeout!r}.",
                 id="django_thinkific.E008",
             )
         )
