@@ -19,9 +19,11 @@ from .conf import (
     DEFAULTS,
     DISPATCH_CHOICES,
     INT_KEYS,
+    MAX_API_TIMEOUT,
     META_KEY,
     get_settings,
     maximum,
+    usable_api_timeout,
 )
 from .signing import key_problem
 from .validation import is_loopback_host
@@ -122,10 +124,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     messages.extend(_check_key_characters(raw))
 
     timeout = raw.get("API_TIMEOUT", DEFAULTS["API_TIMEOUT"])
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+    if not usable_api_timeout(timeout):
         messages.append(
             Error(
-                f"THINKIFIC['API_TIMEOUT'] must be a positive number of seconds, not {timeout!r}.",
+                f"THINKIFIC['API_TIMEOUT'] must be a positive number of seconds, at most "
+                f"{MAX_API_TIMEOUT}, not {timeout!r}.",
                 id="django_thinkific.E008",
             )
         )

@@ -1,7 +1,9 @@
 """The only code that talks HTTP to Thinkific's Webhooks API.
 
-One ``requests.Session`` per client (keep-alive), a timeout on every call,
-typed errors (:mod:`django_thinkific.errors`) and retries with backoff:
+One ``requests.Session`` per client (keep-alive), a timeout on every call
+(a total for the exchange, however slowly the answer comes: see
+:mod:`django_thinkific.deadlines`), typed errors (:mod:`django_thinkific.errors`)
+and retries with backoff:
 
 - 429: retried for every method (Thinkific did not act on the request),
   honouring ``Retry-After`` or Thinkific's ``RateLimit-Reset`` (an epoch time
@@ -28,6 +30,7 @@ from urllib.parse import quote
 import requests
 
 from . import __version__
+from .deadlines import DeadlineAdapter, deadline
 from .errors import (
     APIConnectionError,
     APIDisabled,
@@ -194,6 +197,8 @@ class ThinkificClient:
         self.backoff = backoff
         self._sleep = sleep or pause
         self._session = session or requests.Session()
+        for prefix in ("https://", "http://"):
+            self._session.mount(prefix, DeadlineAdapter())  # ``timeout`` bounds each call
         # A key the header cannot carry is never put in it: every call then fails with
         # APIDisabled (see ``_request``), and nothing in this frame can fail.
         self._key_problem = key_problem(api_key) if isinstance(api_key, str) else "not text"
@@ -322,15 +327,18 @@ class ThinkificClient:
         (whose ``request`` holds the headers) leaves this method.
         """
         idempotent = method in IDEMPOTENT
+        late = f"Thinkific did not answer within {self.timeout:g} seconds"
         try:
-            response = self._session.request(method, url, timeout=self.timeout, **kwargs)
+            with deadline(self.timeout) as end:  # the whole exchange, body included
+                response = self._session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.ConnectTimeout:
             reason = "connection timed out"
             return None, APIConnectionError(self._unreachable(reason)), True  # never connected
         except requests.Timeout:
-            message = f"Thinkific did not answer within {self.timeout:g} seconds"
-            return None, APIConnectionError(message), idempotent
+            return None, APIConnectionError(late), idempotent
         except requests.ConnectionError:
+            if time.monotonic() >= end:  # how requests reports a body that came too slowly
+                return None, APIConnectionError(late), idempotent
             return None, APIConnectionError(self._unreachable("connection failed")), idempotent
         except Exception as exc:
             message = f"Thinkific could not be called at {self.base_url} ({type(exc).__name__})"

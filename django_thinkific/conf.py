@@ -11,6 +11,7 @@ leaves the reporting to :mod:`django_thinkific.checks`, so a typo shows up in
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import threading
@@ -52,6 +53,17 @@ DEFAULTS: dict[str, Any] = {
 }
 
 DISPATCH_CHOICES = ("sync", "celery")
+#: The longest API_TIMEOUT taken (a day): the socket layer refuses a wait past its clock's
+#: range (10**10 seconds raises OverflowError), NaN or infinity, so every call would fail.
+MAX_API_TIMEOUT = 86400
+
+
+def usable_api_timeout(value: Any) -> bool:
+    """Whether ``value`` is an API_TIMEOUT: a finite number of seconds above 0, at most a day."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value) and 0 < value <= MAX_API_TIMEOUT
+
 
 #: The integer keys, each with its check id and the unit that bounds it. A count
 #: of days (or seconds) must leave a usable instant when taken from now (no
@@ -180,7 +192,7 @@ class ThinkificSettings:
     @property
     def api_timeout(self) -> float:
         value = self.raw.get("API_TIMEOUT", DEFAULTS["API_TIMEOUT"])
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        if not usable_api_timeout(value):  # reported as E008
             return float(DEFAULTS["API_TIMEOUT"])
         return float(value)
 

@@ -1,4 +1,4 @@
-"""The two tables: the site's Thinkific webhooks and the events they delivered."""
+"""The tables: the site's Thinkific webhooks, the events they delivered, and tombstones."""
 
 from __future__ import annotations
 
@@ -47,6 +47,26 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} → {self.target_url}"
+
+
+class DeletedWebhook(models.Model):
+    """The Thinkific id of a webhook the service layer deleted, and when (kept a day).
+
+    A sync that read Thinkific's list before the deletion would otherwise bring
+    the row back (see ``services.subscriptions.sync``); each sync forgets the
+    rows older than a day.
+    """
+
+    thinkific_id = models.CharField(_("Thinkific id"), max_length=64, primary_key=True)
+    deleted_at = models.DateTimeField(_("deleted"))
+
+    class Meta:
+        verbose_name = _("deleted Thinkific webhook")
+        verbose_name_plural = _("deleted Thinkific webhooks")
+        indexes = [models.Index(fields=["deleted_at"], name="thinkific_delwh_deleted_idx")]
+
+    def __str__(self) -> str:
+        return self.thinkific_id
 
 
 class ReceivedEvent(models.Model):

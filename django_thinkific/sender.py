@@ -19,15 +19,16 @@ followed, and only the status code of the answer is kept.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
+from .deadlines import DeadlineAdapter, deadline
 from .errors import ValidationFailed
 from .validation import address_error
 
@@ -45,7 +46,7 @@ class Answer:
     error: str | None = None
 
 
-class PinnedAdapter(HTTPAdapter):
+class PinnedAdapter(DeadlineAdapter):
     """Connects to ``address`` whatever the URL's host resolves to now.
 
     urllib3 is handed the address as the pool's host, and the URL's host name
@@ -113,10 +114,11 @@ def post(
         authority = f"{authority}:{parts.port}"
     sent_headers = {**headers, "Host": authority}
     answer = Answer(error="the target could not be reached")
-    for address in addresses[:MAX_ADDRESSES]:
-        answer, connected = _post_once(url, body, sent_headers, timeout, address, name)
-        if connected:
-            break
+    with deadline(timeout) as end:  # in all: every address tried, every byte of the answer
+        for address in addresses[:MAX_ADDRESSES]:
+            answer, connected = _post_once(url, body, sent_headers, timeout, end, address, name)
+            if connected:
+                break
     return answer
 
 
@@ -125,6 +127,7 @@ def _post_once(
     body: bytes,
     headers: Mapping[str, str],
     timeout: float,
+    end: float,
     address: str,
     hostname: str,
 ) -> tuple[Answer, bool]:
@@ -144,6 +147,8 @@ def _post_once(
     except requests.Timeout:
         return Answer(error=f"no answer within {timeout:g} seconds"), True
     except requests.ConnectionError as exc:
+        if time.monotonic() >= end:  # how requests reports a body that came too slowly
+            return Answer(error=f"no answer within {timeout:g} seconds"), True
         reason = getattr(exc.args[0], "reason", None) if exc.args else None
         refused = isinstance(reason, NewConnectionError)
         return Answer(error=f"the target could not be reached ({type(exc).__name__})"), not refused

@@ -20,11 +20,20 @@ from ..models import ReceivedEvent, Subscription
 from ..timestamps import parse_timestamp
 
 
+class StringField(serializers.CharField):
+    """A JSON string, nothing else: DRF's ``CharField`` would turn ``123`` into ``"123"``."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")  # "Not a valid string.", a 400 like any malformed request
+        return super().to_internal_value(data)
+
+
 class SubscriptionSerializer(serializers.ModelSerializer):
     # Plain strings, not the model's choice/URL fields: the service validates
     # them with Thinkific's own rules and messages (422), see the module docstring.
-    topic = serializers.CharField(max_length=100)
-    target_url = serializers.CharField(max_length=2000)
+    topic = StringField(max_length=100)
+    target_url = StringField(max_length=2000)
 
     class Meta:
         model = Subscription

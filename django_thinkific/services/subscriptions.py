@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -23,7 +24,7 @@ from django.utils import timezone
 from ..client import DEFAULT_PAGE_SIZE, Page, ThinkificClient
 from ..conf import get_settings
 from ..errors import APIDisabled, BadResponse, NotFound, ValidationFailed
-from ..models import Subscription
+from ..models import DeletedWebhook, Subscription
 from ..timestamps import parse_timestamp
 from ..topics import TOPICS
 from ..validation import webhook_url_error
@@ -31,6 +32,8 @@ from ..validation import webhook_url_error
 logger = logging.getLogger("django_thinkific.subscriptions")
 
 BATCH_SIZE = 500
+#: How long a deletion's tombstone is kept: far longer than any sync runs.
+TOMBSTONE_DAYS = 1
 SYNCED_FIELDS = (
     "topic",
     "target_url",
@@ -195,13 +198,25 @@ def update(
 
 
 def delete(subscription: Subscription, *, client: ThinkificClient | None = None) -> bool:
-    """Delete remotely, then here. ``False`` when Thinkific had already deleted it."""
+    """Delete remotely, then here. ``False`` when Thinkific had already deleted it.
+
+    The row goes with a tombstone (``DeletedWebhook``), in one transaction, so a
+    sync that read Thinkific's list before the deletion does not bring it back.
+    """
     try:
         (client or get_client()).delete_webhook(subscription.thinkific_id)
         existed = True
     except NotFound:
         existed = False
-    subscription.delete()
+    db = router.db_for_write(Subscription)
+    with transaction.atomic(using=db):
+        DeletedWebhook.objects.using(db).bulk_create(
+            [DeletedWebhook(thinkific_id=subscription.thinkific_id, deleted_at=timezone.now())],
+            update_conflicts=True,
+            unique_fields=["thinkific_id"],
+            update_fields=["deleted_at"],
+        )
+        subscription.delete(using=db)
     return existed
 
 
@@ -271,16 +286,19 @@ def sync(
     reported (``SyncReport.skipped``); its row, if any, is kept.
 
     A sync never undoes what the service layer did while it ran. It notes
-    which rows existed when it began and, under a lock on the rows, leaves
-    alone every row created or changed here since (``updated_at`` later than
-    the start) and never brings back a row deleted since (one that existed at
-    the start and is gone now). Running twice at once is safe: creation
-    ignores a row inserted meanwhile.
+    which rows and which deletions' tombstones existed when it began and,
+    under a lock on the rows, leaves alone every row created or changed here
+    since (``updated_at`` later than the start) and never brings back a row
+    deleted since (one that existed at the start and is gone now, or one
+    whose tombstone is new: created and deleted while the list was read).
+    Running twice at once is safe: creation ignores a row inserted meanwhile.
+    Each sync forgets the tombstones older than ``TOMBSTONE_DAYS``.
     """
     api = client or get_client()
     db = router.db_for_write(Subscription)
     started = timezone.now()
     existed = set(Subscription.objects.using(db).values_list("thinkific_id", flat=True))
+    buried = set(DeletedWebhook.objects.using(db).values_list("thinkific_id", flat=True))
     remote, odd_ids, skipped, pages = _read_all(api, page_size, on_page)
 
     now = timezone.now()
@@ -293,7 +311,14 @@ def sync(
         }
         # Changed here since the sync began: the service layer's write is newer than the list.
         recent = {tid for tid, row in local.items() if row["updated_at"] >= started}
-        created = [tid for tid in remote if tid not in local and tid not in existed]
+        # Not to create: a row that existed at the start and is gone now, or one whose
+        # tombstone is new (created and deleted here meanwhile). Read after the lock, so
+        # a deletion committed while the rows were being locked is seen.
+        tombstones = dict(
+            DeletedWebhook.objects.using(db).values_list("thinkific_id", "deleted_at")
+        )
+        deleted = existed | (tombstones.keys() - buried)
+        created = [tid for tid in remote if tid not in local and tid not in deleted]
         changed = [
             tid
             for tid, fields in remote.items()
@@ -337,6 +362,9 @@ def sync(
                 .filter(pk__in=gone[start : start + BATCH_SIZE], updated_at__lt=started)
                 .delete()[0]
             )
+        forget = now - timedelta(days=TOMBSTONE_DAYS)
+        if any(when < forget for when in tombstones.values()):
+            DeletedWebhook.objects.using(db).filter(deleted_at__lt=forget).delete()
         # Every older row still here (but the skipped ones) is in step with Thinkific now.
         Subscription.objects.using(db).filter(updated_at__lt=started).exclude(
             thinkific_id__in=odd_ids

@@ -1,0 +1,272 @@
+"""Review 1: a sync that runs while the service layer creates and then deletes a webhook.
+
+README (thinkific_sync): "Two syncs at once are safe, and a sync never undoes what was
+changed here while it ran: a row created, changed or deleted through the service layer
+after the sync began is left as it is."
+
+A webhook created (Thinkific, then here) and deleted again (Thinkific, then here) while
+the sync reads the list is in the list it read, not in the table, and was not in the
+table when the sync began: the sync creates its row again, a ghost of a webhook that no
+longer exists at Thinkific.
+"""
+
+import pytest
+
+from django_thinkific.models import Subscription
+from django_thinkific.services import subscriptions
+from tests.factories import SubscriptionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_webhook_created_and_deleted_during_a_sync_is_not_brought_back(fake_api):
+    fake_api.add_webhook("order.created", "https://a.acme.io/hook")
+    fake_api.add_webhook("order.created", "https://b.acme.io/hook")
+    made = []
+
+    def meanwhile(page):
+        if page.number == 1:  # an operator adds a webhook in the admin...
+            made.append(subscriptions.create("lead.created", "https://during.acme.io/hook"))
+        elif made and page.items and page.items[0]["id"] == made[0].thinkific_id:
+            subscriptions.delete(made[0])  # ...and deletes it again a moment later
+
+    subscriptions.sync(page_size=1, on_page=meanwhile)
+    assert made
+    assert made[0].thinkific_id not in fake_api.webhooks  # gone at Thinkific
+    assert not Subscription.objects.filter(thinkific_id=made[0].thinkific_id).exists()
+
+    report_after = subscriptions.sync()  # and a later sync has nothing to undo either
+    assert (report_after.created, report_after.removed) == (0, 0)
+
+
+def test_a_webhook_added_and_deleted_in_the_admin_during_a_sync_is_not_brought_back(
+    admin_client, fake_api
+):
+    from django_thinkific.models import DeletedWebhook
+
+    fake_api.add_webhook("order.created", "https://a.acme.io/hook")
+    admin = "/admin/django_thinkific/subscription/"
+
+    def meanwhile(page):
+        added = admin_client.post(
+            f"{admin}add/", {"topic": "lead.created", "target_url": "https://d.acme.io/h"}
+        )
+        assert added.status_code == 302, added.content
+        row = Subscription.objects.get(target_url="https://d.acme.io/h")
+        gone = admin_client.post(f"{admin}{row.pk}/delete/", {"post": "yes"})
+        assert gone.status_code == 302
+        # Listed by a sync that read Thinkific before the deletion reached it:
+        fake_api.webhooks[row.thinkific_id] = {
+            "id": row.thinkific_id,
+            "topic": "lead.created",
+            "target_url": "https://d.acme.io/h",
+        }
+
+    report = subscriptions.sync(on_page=meanwhile)
+    assert report.created == 1  # a.acme.io, not the deleted one
+    assert list(Subscription.objects.values_list("target_url", flat=True)) == [
+        "https://a.acme.io/hook"
+    ]
+    assert DeletedWebhook.objects.count() == 1
+
+
+def test_a_deletion_before_the_sync_began_does_not_hide_a_webhook_thinkific_lists(fake_api):
+    # Deleted here while Thinkific answered 404; Thinkific lists it again later (its own
+    # state wins): a sync that begins after the deletion mirrors what it reads.
+    sub = SubscriptionFactory(thinkific_id="20240101000000000000001")
+    assert subscriptions.delete(sub) is False
+    fake_api.add_webhook("order.created", "https://a.acme.io/hook", id=sub.thinkific_id)
+    report = subscriptions.sync()
+    assert report.created == 1
+    assert Subscription.objects.filter(thinkific_id=sub.thinkific_id).exists()
+
+
+def test_a_sync_forgets_tombstones_older_than_a_day(fake_api):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from django_thinkific.models import DeletedWebhook
+
+    for tid in ("old", "recent"):
+        fake_api.add_webhook("order.created", f"https://{tid}.acme.io/hook", id=tid)
+        subscriptions.delete(SubscriptionFactory(thinkific_id=tid))
+    DeletedWebhook.objects.filter(thinkific_id="old").update(
+        deleted_at=timezone.now() - timedelta(days=1, minutes=1)
+    )
+    subscriptions.sync()
+    assert list(DeletedWebhook.objects.values_list("thinkific_id", flat=True)) == ["recent"]
+
+
+# --- API_TIMEOUT: "seconds to wait for each API call" ----------------------------------------
+
+import json as _json  # noqa: E402
+import socket  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+from django.core.management import call_command  # noqa: E402
+from django.core.management.base import CommandError  # noqa: E402
+
+from django_thinkific.client import ThinkificClient  # noqa: E402
+from django_thinkific.errors import APIConnectionError  # noqa: E402
+
+EMPTY_LIST = _json.dumps({"items": [], "meta": {"page": {"has_next": False, "next_page": ""}}})
+
+
+class TricklingAPI:
+    """Answers every request (one thread each) a byte every ``gap`` seconds, for a bounded time.
+
+    ``what="body"``: the status line and headers at once, then the body byte by byte;
+    ``what="headers"``: the whole answer byte by byte, status line included.
+    """
+
+    def __init__(self, *, gap=0.25, what="body", pad=40, close=False, max_seconds=12.0):
+        self.gap, self.what, self.close, self.max_seconds = gap, what, close, max_seconds
+        self.body = (EMPTY_LIST + " " * pad).encode()  # more bytes to trickle
+        self.requests = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/api/v2"
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+
+    def _accept(self):
+        deadline = time.monotonic() + self.max_seconds
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            thread = threading.Thread(target=self._answer, args=(conn, deadline), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _answer(self, conn, deadline):
+        with conn:
+            conn.settimeout(1)
+            try:
+                self.requests.append(conn.recv(65536).split(b" ", 1)[0].decode())
+                head = (
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    + (b"Connection: close\r\n" if self.close else b"")
+                    + b"Content-Length: "
+                    + str(len(self.body)).encode()
+                    + b"\r\n\r\n"
+                )
+                if self.what == "body":
+                    conn.sendall(head)
+                    slow = self.body
+                else:
+                    slow = head + self.body
+                for byte in slow:
+                    if self.stop.is_set() or time.monotonic() > deadline:
+                        return
+                    conn.sendall(bytes([byte]))
+                    time.sleep(self.gap)
+            except OSError:
+                pass  # the client gave up
+
+    def __enter__(self):
+        self.threads[0].start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for thread in list(self.threads):
+            thread.join(5)
+        self.sock.close()
+
+
+@pytest.mark.parametrize("what", ["body", "headers"])
+def test_api_timeout_bounds_an_api_call_that_trickles(thinkific, retry_pauses, what):
+    with TricklingAPI(what=what) as server:
+        thinkific(API_BASE_URL=server.url, API_TIMEOUT=1)
+        subscriptions._client_for.cache_clear()
+        started = time.monotonic()
+        try:
+            with pytest.raises(CommandError, match="did not answer within 1 seconds"):
+                call_command("thinkific_sync")
+        finally:
+            subscriptions._client_for.cache_clear()
+        elapsed = time.monotonic() - started
+    # A GET is retried (3 times, the pauses recorded, not slept): 4 calls of at most 1 s,
+    # where each read's own timeout allowed 1 s per byte (~25 s a call).
+    assert len(retry_pauses) == 3
+    assert elapsed < 6, f"4 calls took {elapsed:.1f} s with API_TIMEOUT = 1"
+    assert elapsed > 3.5  # each call waited its full second: the limit is not cut short
+
+
+def test_a_post_that_trickles_is_bounded_and_not_sent_twice(retry_pauses):
+    key = "sk-trickle-0123456789"
+    with TricklingAPI() as server:
+        client = ThinkificClient(api_key=key, base_url=server.url, timeout=1)
+        started = time.monotonic()
+        with pytest.raises(APIConnectionError, match="did not answer within 1 seconds") as info:
+            client.create_webhook(topic="order.created", target_url="https://a.acme.io/h")
+        elapsed = time.monotonic() - started
+        client.close()
+    assert elapsed < 3
+    assert server.requests == ["POST"]  # it reached Thinkific: never repeated
+    assert retry_pauses == []
+    assert key not in str(info.value)
+
+
+@pytest.mark.parametrize("close", [False, True], ids=["keep-alive", "connection-close"])
+def test_an_answer_that_comes_slowly_but_in_time_is_read(close):
+    with TricklingAPI(gap=0.005, pad=0, close=close) as server:
+        client = ThinkificClient(api_key="sk-slow", base_url=server.url, timeout=5)
+        assert list(client.list_webhooks()) == []
+        assert list(client.list_webhooks()) == []  # the connection (or a new one) again
+        client.close()
+    assert server.requests == ["GET", "GET"]
+
+
+@pytest.mark.parametrize("what", ["body", "headers"])
+def test_the_send_test_limit_is_a_total_for_a_target_that_trickles(thinkific, monkeypatch, what):
+    # SECURITY.md: send-test waits at most its limit (5 s; 1 s here) in all, not per read.
+    thinkific(ALLOW_INSECURE_TARGETS=True)
+    monkeypatch.setattr("django_thinkific.services.test_events.TIMEOUT", 1.0)
+    with TricklingAPI(what=what) as target:
+        sub = SubscriptionFactory(target_url=f"http://localhost:{target.port}/hook")
+        started = time.monotonic()
+        with pytest.raises(CommandError, match="no answer within 1 seconds"):
+            call_command("thinkific_send_test", str(sub.pk))
+        elapsed = time.monotonic() - started
+    assert target.requests == ["POST"]
+    assert elapsed < 3, f"send-test took {elapsed:.1f} s with a 1 s limit"
+
+
+# --- E008: API_TIMEOUT must be a number of seconds the socket layer can wait ----------------
+
+from django.core import checks  # noqa: E402
+
+from django_thinkific.conf import get_settings  # noqa: E402
+
+
+def _app_errors():
+    return [m for m in checks.run_checks() if m.id.startswith("django_thinkific.")]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [float("nan"), float("inf"), float("-inf"), 10**10, 0, -1, "10", True],
+    ids=["nan", "inf", "-inf", "past-the-clock", "zero", "negative", "text", "bool"],
+)
+def test_an_api_timeout_that_is_not_a_positive_number_is_e008(thinkific, value):
+    # README: "E008 | API_TIMEOUT is not a positive number". NaN is not; neither is an
+    # infinite wait, which the socket layer refuses (as it refuses 10**10 s, past its
+    # clock): every API call would then fail.
+    thinkific(API_TIMEOUT=value)
+    assert "django_thinkific.E008" in {m.id for m in _app_errors()}
+    assert get_settings().api_timeout == 10.0  # the calls use the default meanwhile
+
+
+@pytest.mark.parametrize("value", [0.001, 1, 2.5, 86400])
+def test_an_api_timeout_of_up_to_a_day_passes(thinkific, value):
+    thinkific(API_TIMEOUT=value)
+    assert "django_thinkific.E008" not in {m.id for m in _app_errors()}
+    assert get_settings().api_timeout == float(value)
