@@ -8,6 +8,7 @@ tail of its log, never hangs it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -19,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -217,6 +219,24 @@ class ExampleStack:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.services: list[Service] = []
+
+    def deliver(self, event: dict[str, Any], *, session: Any = None, timeout: float = 15) -> Any:
+        """POST one signed delivery of ``event`` to the site, as Thinkific does."""
+        import requests
+
+        from django_thinkific.testing import sign
+
+        body = json.dumps(event).encode()
+        return (session or requests).post(
+            f"{self.url}/thinkific/webhooks/",
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Thinkific-Hmac-Sha256": sign(body, self.env["THINKIFIC_API_KEY"]),
+                "X-Thinkific-Topic": f"{event['resource']}.{event['action']}",
+            },
+            timeout=timeout,
+        )
 
     def start_web(
         self, *, workers: int = 2, timeout: int = 30, env: dict[str, str] | None = None

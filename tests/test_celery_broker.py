@@ -1,6 +1,5 @@
 """DISPATCH = "celery" with a real broker: Redis, a Celery worker, the example site (gunicorn)."""
 
-import json
 import time
 
 import pytest
@@ -9,26 +8,15 @@ from celery import Celery
 from django.utils import timezone
 
 from django_thinkific.models import ReceivedEvent
-from django_thinkific.testing import sample_event, sign
+from django_thinkific.testing import sample_event
 from tests.factories import ReceivedEventFactory
-from tests.settings import API_KEY
 from tests.stack import listener
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 
 def deliver(stack, event):
-    body = json.dumps(event).encode()
-    return requests.post(
-        f"{stack.url}/thinkific/webhooks/",
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Thinkific-Hmac-Sha256": sign(body, API_KEY),
-            "X-Thinkific-Topic": f"{event['resource']}.{event['action']}",
-        },
-        timeout=10,
-    )
+    return stack.deliver(event, timeout=10)
 
 
 def statuses(ids):

@@ -10,7 +10,6 @@ them slow). Every loop and wait is bounded in count and time.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import threading
@@ -22,7 +21,7 @@ import requests
 from django.db import connections
 
 from django_thinkific.models import ReceivedEvent
-from django_thinkific.testing import sample_event, sign
+from django_thinkific.testing import sample_event
 from tests import db_plugin
 from tests.settings import API_KEY
 from tests.stack import ExampleStack, ThrowawayRedis, wait_for
@@ -54,21 +53,9 @@ def make_stack(transactional_db):
         stack.stop()
 
 
-def deliver(
-    stack: ExampleStack, event: dict, *, session: requests.Session | None = None
-) -> requests.Response:
+def deliver(stack, event, *, session=None):
     """POST one signed delivery, as Thinkific does."""
-    body = json.dumps(event).encode()
-    return (session or requests).post(
-        f"{stack.url}/thinkific/webhooks/",
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Thinkific-Hmac-Sha256": sign(body, API_KEY),
-            "X-Thinkific-Topic": f"{event['resource']}.{event['action']}",
-        },
-        timeout=ANSWER_TIMEOUT,
-    )
+    return stack.deliver(event, session=session, timeout=ANSWER_TIMEOUT)
 
 
 def rows(ids: list[str]) -> dict[str, ReceivedEvent]:

@@ -247,29 +247,14 @@ def test_a_redelivery_does_not_run_an_event_given_up(client, connect):
 @pytest.mark.django_db(transaction=True)
 def test_a_receiver_that_kills_the_worker_ends_failed_on_a_real_worker(example_stack):
     """os._exit stands in for a segfault or an OOM kill of the worker's child process."""
-    import json
     import time
-
-    import requests
-
-    from django_thinkific.testing import sign
-    from tests.settings import API_KEY
 
     env = {"SHOP_CRASH_TOPIC": "order.created", "THINKIFIC_PROCESSING_TIMEOUT": "2"}
     example_stack.env.update(env)
     example_stack.start_web()
     worker = example_stack.start_worker(concurrency=1)
     event = sample_event("order.created")
-    body = json.dumps(event).encode()
-    response = requests.post(
-        f"{example_stack.url}/thinkific/webhooks/",
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Thinkific-Hmac-Sha256": sign(body, API_KEY),
-        },
-        timeout=10,
-    )
+    response = example_stack.deliver(event, timeout=10)
     assert response.status_code == 200
     deadline = time.monotonic() + 120
     stored = None

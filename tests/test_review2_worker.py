@@ -3,30 +3,18 @@ gunicorn and PostgreSQL, a receiver error the database cannot store (a NUL)."""
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
-import requests
 
 from django_thinkific.models import ReceivedEvent
-from django_thinkific.testing import sample_event, sign
-from tests.settings import API_KEY
+from django_thinkific.testing import sample_event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 
 def deliver(stack, event):
-    body = json.dumps(event).encode()
-    return requests.post(
-        f"{stack.url}/thinkific/webhooks/",
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Thinkific-Hmac-Sha256": sign(body, API_KEY),
-        },
-        timeout=10,
-    )
+    return stack.deliver(event, timeout=10)
 
 
 def test_a_receiver_error_with_a_nul_ends_failed_with_its_traceback_on_a_worker(example_stack):
