@@ -430,7 +430,7 @@ def test_celery_dispatch_without_a_broker_fails_once_without_inline_retries(
     client, thinkific, failing_receiver
 ):
     """Eagerly Celery would run each retry at once, inside the request: it does not.
-    (The backoff on a real worker: tests/test_review2_worker.py.)"""
+    (The backoff on a real worker: tests/test_worker_faults.py.)"""
     thinkific(DISPATCH="celery")
     response = post_event(client, "order.created")
     assert (response.status_code, response.json()["status"]) == (200, "failed")

@@ -1,9 +1,9 @@
 from django.apps import AppConfig
 
 
-class Review2Config(AppConfig):
-    name = "tests.review2_app"
-    label = "review2_app"
+class FaultReceiversConfig(AppConfig):
+    name = "tests.fault_receivers"
+    label = "fault_receivers"
 
     def ready(self):
         from . import receivers  # noqa: F401

@@ -24,9 +24,9 @@ def test_a_receiver_error_with_a_nul_ends_failed_with_its_traceback_on_a_worker(
     sweep's takeovers then count it as a process that died, and it ends "Given up
     after 3 attempts whose process stopped" with the receiver's traceback lost."""
     example_stack.env.update(
-        DJANGO_SETTINGS_MODULE="tests.review2_site",
+        DJANGO_SETTINGS_MODULE="tests.fault_site",
         THINKIFIC_PROCESSING_TIMEOUT="2",
-        REVIEW2_BEHAVIOUR="order.created=nul",
+        FAULT_RECEIVERS="order.created=nul",
     )
     example_stack.start_web()
     worker = example_stack.start_worker(concurrency=1)
@@ -52,7 +52,7 @@ def test_a_receiver_error_with_a_nul_ends_failed_with_its_traceback_on_a_worker(
 def test_a_failing_receiver_is_retried_with_backoff_on_a_worker(example_stack):
     """README: the task "retries a failure with exponential backoff (10 s doubling ...)"."""
     example_stack.env.update(
-        DJANGO_SETTINGS_MODULE="tests.review2_site", REVIEW2_BEHAVIOUR="order.created=fail"
+        DJANGO_SETTINGS_MODULE="tests.fault_site", FAULT_RECEIVERS="order.created=fail"
     )
     example_stack.start_web()
     worker = example_stack.start_worker(concurrency=1)

@@ -1,4 +1,4 @@
-"""Review 2 receivers for the real stack, chosen per topic by REVIEW2_BEHAVIOUR
+"""Receivers that misbehave on purpose, for the real stack, chosen per topic by FAULT_RECEIVERS
 ("order.created=oncommit,lesson.completed=custombase,...")."""
 
 import asyncio
@@ -10,12 +10,12 @@ from django.db import transaction
 
 from django_thinkific.signals import webhook_received
 
-logger = logging.getLogger("example_project.review2")
+logger = logging.getLogger("example_project.fault_receivers")
 
 BEHAVIOUR = dict(
-    item.split("=", 1) for item in os.environ.get("REVIEW2_BEHAVIOUR", "").split(",") if "=" in item
+    item.split("=", 1) for item in os.environ.get("FAULT_RECEIVERS", "").split(",") if "=" in item
 )
-SLEEP = float(os.environ.get("REVIEW2_SLEEP", "0") or 0)
+SLEEP = float(os.environ.get("FAULT_RECEIVERS_SLEEP", "0") or 0)
 
 
 class Custom(BaseException):
@@ -23,7 +23,7 @@ class Custom(BaseException):
 
 
 def mail_server_down():
-    logger.info("review2: on_commit callback ran for %s", _current[0])
+    logger.info("fault receiver: on_commit callback ran for %s", _current[0])
     raise ConnectionRefusedError("mail server down")
 
 
@@ -35,7 +35,7 @@ def react(sender, event, topic, payload, **kwargs):
     if not what:
         return
     logger.info(
-        "review2: %s receiver ran for %s attempt %s pid %s",
+        "fault receiver: %s receiver ran for %s attempt %s pid %s",
         what,
         event.event_id,
         event.attempts,
@@ -62,4 +62,4 @@ def react(sender, event, topic, payload, **kwargs):
         raise RuntimeError("plain failure")
 
 
-webhook_received.connect(react, dispatch_uid="review2.react")
+webhook_received.connect(react, dispatch_uid="fault_receivers.react")
