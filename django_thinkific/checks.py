@@ -278,6 +278,16 @@ def _check_permission_classes(value: Any) -> list[CheckMessage]:
     if value is None:
         return []
     paths = value if isinstance(value, (list, tuple)) else [value]
+    if not paths:
+        return [
+            Error(
+                "THINKIFIC['REST_PERMISSION_CLASSES'] is empty, which would let anyone use the "
+                "staff REST API; the default classes are used instead.",
+                hint="Remove the key for the default (staff users with the model "
+                "permissions), or list the classes a request must pass.",
+                id="django_thinkific.E009",
+            )
+        ]
     problems = []
     for path in paths:
         try:

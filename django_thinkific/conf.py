@@ -205,7 +205,9 @@ class ThinkificSettings:
     def rest_permission_classes(self) -> tuple[str, ...]:
         """Dotted paths of the DRF permission classes guarding the staff REST API."""
         value = self.raw.get("REST_PERMISSION_CLASSES", DEFAULTS["REST_PERMISSION_CLASSES"])
-        return tuple(value) if isinstance(value, (list, tuple)) else (str(value),)
+        paths = tuple(value) if isinstance(value, (list, tuple)) else (str(value),)
+        # None would let anyone in: an empty list keeps the default (E009 says so).
+        return paths or tuple(DEFAULTS["REST_PERMISSION_CLASSES"])
 
     @property
     def client_ip_header(self) -> str | None:

@@ -35,8 +35,8 @@ def _bundled(topic: str) -> dict[str, Any]:
 def sample_event(topic: str, **overrides: Any) -> dict[str, Any]:
     """A realistic delivery envelope for ``topic``, with a fresh unique ``id``.
 
-    Keyword arguments replace envelope keys (``id``, ``tenant_id``,
-    ``created_at``, ...), except ``payload``, whose keys are merged into the
+    ``created_at`` is now. Keyword arguments replace envelope keys (``id``,
+    ``tenant_id``, ``created_at``, ...), except ``payload``, whose keys are merged into the
     sample's payload so a test states only what it cares about. A topic with
     no bundled sample (one Thinkific added later) needs ``payload=``.
     """
@@ -57,6 +57,9 @@ def sample_event(topic: str, **overrides: Any) -> dict[str, Any]:
             f"No sample for unknown topic {topic!r}: pass payload={{...}} to build one"
         )
     event["id"] = new_event_id()
+    # A new event happens now (the bundled samples keep their documentation's dates,
+    # which a site with MAX_EVENT_AGE would refuse); pass created_at= for another date.
+    event["created_at"] = timezone.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
     payload_overrides = overrides.pop("payload", None)
     if payload_overrides is not None:
         if not isinstance(payload_overrides, dict):

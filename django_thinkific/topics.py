@@ -67,6 +67,18 @@ TOPICS: dict[str, Topic] = {t.name: t for t in _ALL}
 TOPIC_CHOICES: list[tuple[str, str]] = [(name, name) for name in TOPICS]
 
 
+#: Other spellings of a known topic seen in Thinkific's deliveries: a subscription
+#: sample spells its action ``canceled`` while the topic is ``subscription.cancelled``
+#: (FACTS.md). Such an event is stored and signalled under the registry's name; its
+#: ``action`` column keeps what was sent.
+ALIASES: dict[str, str] = {"subscription.canceled": "subscription.cancelled"}
+
+
+def canonical_topic(name: str) -> str:
+    """The registry's name for topic ``name`` (itself when it has no other spelling)."""
+    return ALIASES.get(name, name)
+
+
 def get_topic(name: str) -> Topic | None:
     """The registered topic called ``name``, or ``None`` for one Thinkific added later."""
     return TOPICS.get(name)

@@ -14,6 +14,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")  # a missing file is fine
 
+
+def env_int(name, default):
+    """An integer variable; a malformed one is passed on as text, for the app's system
+    check to name (E003, E007, ...) instead of a ValueError at import."""
+    raw = env.str(name, default=str(default)).strip()
+    try:
+        return int(raw)
+    except ValueError:
+        return raw
+
 DEBUG = env.bool("DEBUG", default=False)
 # Required unless DEBUG: a missing key stops the site with a one-line message.
 SECRET_KEY = (
@@ -77,9 +87,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 THINKIFIC = {
     "API_KEY": env.str("THINKIFIC_API_KEY", default="") or None,
     "APP_CLIENT_SECRET": env.str("THINKIFIC_APP_CLIENT_SECRET", default="") or None,
-    "EVENT_RETENTION_DAYS": env.int("THINKIFIC_EVENT_RETENTION_DAYS", default=30),
+    "EVENT_RETENTION_DAYS": env_int("THINKIFIC_EVENT_RETENTION_DAYS", 30),
     "DISPATCH": env.str("THINKIFIC_DISPATCH", default="sync"),
-    "PROCESSING_TIMEOUT": env.int("THINKIFIC_PROCESSING_TIMEOUT", default=300),
+    "PROCESSING_TIMEOUT": env_int("THINKIFIC_PROCESSING_TIMEOUT", 300),
 }
 # Without THINKIFIC_API_BASE_URL, a DEBUG site talks to the fake Webhooks API
 # that example_project/urls.py mounts on the site itself: no Thinkific account needed.

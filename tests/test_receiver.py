@@ -28,7 +28,7 @@ def test_url_name_and_mount():
 
 
 def test_valid_delivery_is_stored_once_and_signals_sent(client):
-    event = sample_event("order.created")
+    event = sample_event("order.created", created_at="2018-01-26T22:23:20.808Z")
     with capture_events() as every, capture_events("order.created") as orders:
         response = post_event(client, event)
     assert response.status_code == 200

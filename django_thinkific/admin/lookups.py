@@ -42,6 +42,7 @@ def checked_query(query: QueryDict, model: type[models.Model]) -> QueryDict:
     """
     zone = timezone.get_current_timezone()
     fields = {f.name: f for f in model._meta.concrete_fields}
+    fields["pk"] = model._meta.pk  # the alias Django's lookups accept too
     checked = query.copy()
     for key, values in query.lists():
         if "\x00" in key or any("\x00" in value for value in values):

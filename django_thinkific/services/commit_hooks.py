@@ -52,3 +52,18 @@ def run(callbacks: list[Callable[[], Any]]) -> list[str]:
         except BaseException as exc:
             failures.append("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
     return failures
+
+
+def run_queued_since(connection: BaseDatabaseWrapper, start: int) -> list[str]:
+    """Run, as a commit would, the callbacks queued after position ``start``.
+
+    For a transaction that never commits (a test's): the callbacks are taken out
+    of the queue and run, and so are any they queue in turn. Returns the
+    traceback of each one that raised.
+    """
+    failures: list[str] = []
+    while len(connection.run_on_commit) > start:
+        queued = connection.run_on_commit[start:]
+        del connection.run_on_commit[start:]
+        failures += run([entry[1] for entry in queued])
+    return failures

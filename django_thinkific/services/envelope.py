@@ -15,6 +15,7 @@ from typing import Any
 
 from ..models import ReceivedEvent
 from ..timestamps import parse_timestamp
+from ..topics import canonical_topic
 
 
 def _max_length(field: str) -> int:
@@ -45,7 +46,8 @@ class Envelope:
 
     @property
     def topic(self) -> str:
-        return f"{self.resource}.{self.action}"
+        """``resource.action``, under the registry's spelling (``canonical_topic``)."""
+        return canonical_topic(f"{self.resource}.{self.action}")
 
 
 def _finite_float(text: str) -> float:

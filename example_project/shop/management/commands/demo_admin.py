@@ -1,19 +1,21 @@
 """Creates (or resets) the demo's admin login and prints it."""
 
 import os
+import secrets
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Create or reset the demo admin login from DEMO_ADMIN_USERNAME/DEMO_ADMIN_PASSWORD."
+    help = (
+        "Create or reset the demo admin login from DEMO_ADMIN_USERNAME/DEMO_ADMIN_PASSWORD "
+        "(a random password, printed, when none is set)."
+    )
 
     def handle(self, *args, **options):
         username = os.environ.get("DEMO_ADMIN_USERNAME") or "admin"
-        password = os.environ.get("DEMO_ADMIN_PASSWORD")
-        if not password:
-            raise CommandError("Set DEMO_ADMIN_PASSWORD (make demo writes one into .env).")
+        password = os.environ.get("DEMO_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         user, _ = get_user_model().objects.get_or_create(username=username)
         user.is_staff = user.is_superuser = True
         user.set_password(password)
