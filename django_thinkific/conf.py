@@ -1,11 +1,16 @@
-"""The only place that reads ``settings.THINKIFIC``.
+"""The only place that reads ``settings.THINKIFIC``: one table of keys.
+
+Each key in :data:`SETTINGS` has its default, how a raw value is *read* (into
+the value the app uses; never raises) and what is *wrong* with it (the
+sentence :mod:`django_thinkific.checks` reports, under the key's check id).
+The two are written side by side, so what the app does with a malformed
+value and what the check says of it cannot drift apart (DRF's
+``rest_framework/settings.py`` keeps its defaults the same way).
 
 Values are resolved on access (and cached until Django's ``setting_changed``
 fires), never frozen into default arguments at import time, so
 ``override_settings(THINKIFIC=...)`` in a test takes effect immediately.
-
-This module never raises on a malformed value: it normalises what it can and
-leaves the reporting to :mod:`django_thinkific.checks`, so a typo shows up in
+Nothing here raises on a malformed value: a typo shows up in
 ``manage.py check`` instead of as an import-time crash.
 """
 
@@ -15,7 +20,7 @@ import math
 import re
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,83 +32,86 @@ from django.dispatch import receiver
 from .timestamps import UTC, max_days_before
 
 DEFAULT_API_BASE_URL = "https://api.thinkific.com/api/v2"
-
-#: Every key the app understands, with its default. ``WEBHOOK_SECRETS`` is
-#: ``None`` here because its default is derived from two other keys.
-DEFAULTS: dict[str, Any] = {
-    "API_KEY": None,
-    "API_BASE_URL": DEFAULT_API_BASE_URL,
-    "API_ENABLED": True,
-    "API_TIMEOUT": 10,
-    "ALLOW_INSECURE_TARGETS": False,
-    "APP_CLIENT_SECRET": None,
-    "WEBHOOK_SECRETS": None,
-    "EVENT_RETENTION_DAYS": 30,
-    "REPLAY_WINDOW_DAYS": 365,
-    "MAX_EVENT_AGE": None,
-    "DISPATCH": "sync",
-    "MAX_BODY_SIZE": 1024 * 1024,
-    "PROCESSING_TIMEOUT": 300,
-    "PRUNE_BATCH_SIZE": 5000,
-    "CLIENT_IP_HEADER": None,
-    "REST_PERMISSION_CLASSES": (
-        "rest_framework.permissions.IsAdminUser",
-        "django_thinkific.api.permissions.ModelPermissions",
-    ),
-}
-
 DISPATCH_CHOICES = ("sync", "celery")
 #: The longest API_TIMEOUT taken (a day): the socket layer refuses a wait past its clock's
 #: range (10**10 seconds raises OverflowError), NaN or infinity, so every call would fail.
 MAX_API_TIMEOUT = 86400
-
-
-def usable_api_timeout(value: Any) -> bool:
-    """Whether ``value`` is an API_TIMEOUT: a finite number of seconds above 0, at most a day."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    return math.isfinite(value) and 0 < value <= MAX_API_TIMEOUT
-
-
-#: The integer keys, each with its check id and the unit that bounds it. A count
-#: of days (or seconds) must leave a usable instant when taken from now (no
-#: further back than year 1); a count of rows or bytes must fit the integers a
-#: database and Python's I/O take. ``conf`` clamps to the bound, ``checks``
-#: reports a value past it: one table for both.
-INT_KEYS: dict[str, tuple[str, str]] = {
-    "EVENT_RETENTION_DAYS": ("E003", "days"),
-    "MAX_BODY_SIZE": ("E006", "bytes"),
-    "PROCESSING_TIMEOUT": ("E007", "seconds"),
-    "PRUNE_BATCH_SIZE": ("E010", "rows"),
-    "REPLAY_WINDOW_DAYS": ("E012", "days"),
-    "MAX_EVENT_AGE": ("E013", "days"),
-}
-
-
 #: What a ``request.META`` key of a header looks like (``HTTP_X_FORWARDED_FOR``).
 META_KEY = re.compile(r"[A-Z][A-Z0-9_]*\Z")
+DEFAULT_PERMISSION_CLASSES = (
+    "rest_framework.permissions.IsAdminUser",
+    "django_thinkific.api.permissions.ModelPermissions",
+)
 
-#: Keys that must be ``True`` or ``False`` (not a string such as ``"False"``).
-BOOL_KEYS = ("API_ENABLED", "ALLOW_INSECURE_TARGETS")
+
+# ---------------------------------------------------------------- the rules, once
 
 
-def maximum(key: str) -> int:
-    """The largest value integer setting ``key`` may take (see :data:`INT_KEYS`)."""
-    unit = INT_KEYS[key][1]
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def maximum(unit: str) -> int:
+    """The largest count of ``unit`` a setting (or a command's argument) may take.
+
+    Days and seconds must leave a usable instant when taken from now (no
+    further back than year 1); rows must fit a 64-bit SQL integer; bytes what
+    a ``read()`` can be asked for, plus one.
+    """
     now = datetime.now(UTC)  # aware whatever USE_TZ says (E015 reports USE_TZ = False)
     if unit == "days":
         return max_days_before(now)
     if unit == "seconds":
         return max_days_before(now) * 86400
     if unit == "rows":
-        return 2**63 - 1  # a 64-bit SQL integer (LIMIT, id ranges)
-    return sys.maxsize - 1  # bytes: what a read() can be asked for, plus one
+        return 2**63 - 1
+    return sys.maxsize - 1
 
 
-def _secret_list(raw: Any) -> tuple[str, ...]:
-    """Accept a list/tuple or a comma-separated string; drop blanks."""
-    if raw is None:
-        return ()
+def _count(unit: str, *, optional: bool = False) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """Reader and judge of a positive count of ``unit``: the default when malformed,
+    clamped to :func:`maximum` when past it (a retention past year 1 keeps everything)."""
+
+    def read(value: Any, default: Any) -> Any:
+        if not _is_int(value) or value <= 0:
+            return default
+        return min(value, maximum(unit))
+
+    def wrong(value: Any) -> str | None:
+        if optional and value is None:
+            return None
+        if not _is_int(value) or value <= 0:
+            kind = "None or a positive integer" if optional else "a positive integer"
+            return f"must be {kind}, not {value!r}."
+        if value > maximum(unit):
+            reach = " (back to year 1)" if unit in ("days", "seconds") else ""
+            return f"must be at most {maximum(unit)} {unit}{reach}, not {value!r}."
+        return None
+
+    return read, wrong
+
+
+def _flag(value: Any, default: Any) -> bool:
+    return value if isinstance(value, bool) else default  # "False" (a string) is not off
+
+
+def _flag_wrong(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    return (
+        f"must be True or False, not {value!r} (a value read from the environment is a "
+        "string: convert it, e.g. with env.bool(...))."
+    )
+
+
+def _secret(value: Any, default: Any) -> str | None:
+    # Stripped: a key pasted with a newline would otherwise break (and be quoted
+    # in) requests' header validation error; W003 says so.
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def secret_list(raw: Any) -> tuple[str, ...]:
+    """A list/tuple or a comma-separated string of keys; blanks dropped."""
     if isinstance(raw, str):
         items: list[Any] = raw.split(",")
     elif isinstance(raw, (list, tuple, set, frozenset)):
@@ -113,23 +121,165 @@ def _secret_list(raw: Any) -> tuple[str, ...]:
     return tuple(s.strip() for s in items if isinstance(s, str) and s.strip())
 
 
+def _secrets_wrong(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return None
+    if not isinstance(value, (list, tuple)):
+        return "must be a list of strings."
+    if not all(isinstance(s, str) for s in value):
+        return "must contain only strings."
+    return None
+
+
+def usable_api_timeout(value: Any) -> bool:
+    """Whether ``value`` is an API_TIMEOUT: a finite number of seconds above 0, at most a day."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value) and 0 < value <= MAX_API_TIMEOUT
+
+
+def _timeout(value: Any, default: Any) -> float:
+    return float(value if usable_api_timeout(value) else default)
+
+
+def _timeout_wrong(value: Any) -> str | None:
+    if usable_api_timeout(value):
+        return None
+    return f"must be a positive number of seconds, at most {MAX_API_TIMEOUT}, not {value!r}."
+
+
+def _base_url(value: Any, default: Any) -> str:
+    return str(value or default).rstrip("/")
+
+
+def _base_url_wrong(value: Any) -> str | None:
+    from urllib.parse import urlsplit
+
+    from .validation import is_loopback_host
+
+    if not isinstance(value, str) or not value:
+        return f"must be a URL, not {value!r}."
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+    except ValueError:
+        return f"is not a valid http(s) URL: {value!r}."
+    if parts.scheme not in ("http", "https") or not host:
+        return f"is not a valid http(s) URL: {value!r}."
+    if parts.scheme != "https" and not is_loopback_host(host):
+        return (
+            f"must use https (the API key travels in every request), not {value!r}. Plain "
+            "http is allowed only to a loopback host, for a local fake of the API."
+        )
+    return None
+
+
+def _dispatch(value: Any, default: Any) -> str:
+    return value if value in DISPATCH_CHOICES else default
+
+
+def _dispatch_wrong(value: Any) -> str | None:
+    if value in DISPATCH_CHOICES:
+        return None
+    return f"must be one of {', '.join(map(repr, DISPATCH_CHOICES))}, not {value!r}."
+
+
+def _header(value: Any, default: Any) -> str | None:
+    return value if isinstance(value, str) and META_KEY.match(value) else None
+
+
+def _header_wrong(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and META_KEY.match(value)):
+        return None
+    return f"must be a request.META key such as 'HTTP_X_FORWARDED_FOR', not {value!r}."
+
+
+def _classes(value: Any, default: Any) -> tuple[str, ...]:
+    paths = tuple(value) if isinstance(value, (list, tuple)) else (str(value),)
+    # None would let anyone in: an empty list keeps the default (E009 says so).
+    return paths or tuple(default)
+
+
+def _classes_wrong(value: Any) -> str | None:
+    from django.utils.module_loading import import_string
+
+    paths = value if isinstance(value, (list, tuple)) else [value]
+    if not paths:
+        return (
+            "is empty, which would let anyone use the staff REST API; the default "
+            "classes are used instead."
+        )
+    problems = []
+    for path in paths:
+        try:
+            cls = import_string(path) if isinstance(path, str) else None
+        except ImportError:
+            cls = None
+        if not isinstance(cls, type):
+            problems.append(repr(path))
+    if problems:
+        return f"has entries that are not importable permission classes: {', '.join(problems)}."
+    return None
+
+
+# ---------------------------------------------------------------- the table
+
+
+@dataclass(frozen=True)
+class Key:
+    """One ``THINKIFIC`` key: its default, its reader, its judge and check id."""
+
+    default: Any
+    read: Callable[[Any, Any], Any]  # (raw value, default) -> the value used
+    wrong: Callable[[Any], str | None] = lambda value: None  # what the check says
+    check_id: str = ""
+    security: bool = False  # also reported under ``manage.py check --tag security``
+
+
+_RETENTION = _count("days")
+SETTINGS: dict[str, Key] = {
+    "API_KEY": Key(None, _secret),
+    "API_BASE_URL": Key(DEFAULT_API_BASE_URL, _base_url, _base_url_wrong, "E005", True),
+    "API_ENABLED": Key(True, _flag, _flag_wrong, "E016"),
+    "API_TIMEOUT": Key(10, _timeout, _timeout_wrong, "E008"),
+    "ALLOW_INSECURE_TARGETS": Key(False, _flag, _flag_wrong, "E016"),
+    "APP_CLIENT_SECRET": Key(None, _secret),
+    # None: derived from API_KEY and APP_CLIENT_SECRET (``webhook_secrets``).
+    "WEBHOOK_SECRETS": Key(None, lambda value, default: value, _secrets_wrong, "E002"),
+    "EVENT_RETENTION_DAYS": Key(30, *_RETENTION, "E003"),
+    "REPLAY_WINDOW_DAYS": Key(365, *_count("days"), "E012"),
+    "MAX_EVENT_AGE": Key(None, *_count("days", optional=True), "E013"),
+    "DISPATCH": Key("sync", _dispatch, _dispatch_wrong, "E004"),
+    "MAX_BODY_SIZE": Key(1024 * 1024, *_count("bytes"), "E006"),
+    "PROCESSING_TIMEOUT": Key(300, *_count("seconds"), "E007"),
+    "PRUNE_BATCH_SIZE": Key(5000, *_count("rows"), "E010"),
+    "CLIENT_IP_HEADER": Key(None, _header, _header_wrong, "E011"),
+    "REST_PERMISSION_CLASSES": Key(
+        DEFAULT_PERMISSION_CLASSES, _classes, _classes_wrong, "E009", True
+    ),
+}
+
+#: Every key the app understands, with its default.
+DEFAULTS: dict[str, Any] = {name: key.default for name, key in SETTINGS.items()}
+
+
 @dataclass(frozen=True)
 class ThinkificSettings:
     """Resolved settings. ``repr`` hides every secret."""
 
     raw: Mapping[str, Any] = field(repr=False)
 
+    def _value(self, name: str) -> Any:
+        key = SETTINGS[name]
+        return key.read(self.raw.get(name, key.default), key.default)
+
     @property
     def api_key(self) -> str | None:
-        # Stripped: a key pasted with a newline would otherwise break (and be
-        # quoted in) requests' header validation error.
-        value = self.raw.get("API_KEY")
-        return value.strip() or None if isinstance(value, str) else None
+        return self._value("API_KEY")  # type: ignore[no-any-return]
 
     @property
     def app_client_secret(self) -> str | None:
-        value = self.raw.get("APP_CLIENT_SECRET")
-        return value.strip() or None if isinstance(value, str) else None
+        return self._value("APP_CLIENT_SECRET")  # type: ignore[no-any-return]
 
     @property
     def webhook_secrets(self) -> tuple[str, ...]:
@@ -139,85 +289,66 @@ class ThinkificSettings:
         Thinkific signs with whichever created the webhook.
         """
         if self.raw.get("WEBHOOK_SECRETS") is not None:
-            return _secret_list(self.raw["WEBHOOK_SECRETS"])
+            return secret_list(self.raw["WEBHOOK_SECRETS"])
         return tuple(s for s in (self.api_key, self.app_client_secret) if s)
 
     @property
     def api_base_url(self) -> str:
-        value = self.raw.get("API_BASE_URL") or DEFAULT_API_BASE_URL
-        return str(value).rstrip("/")
+        return self._value("API_BASE_URL")  # type: ignore[no-any-return]
 
     @property
     def dispatch(self) -> str:
-        return str(self.raw.get("DISPATCH", DEFAULTS["DISPATCH"]))
-
-    def _int(self, key: str) -> int:
-        """A positive integer setting: the default when malformed (E0xx), clamped to
-        :func:`maximum` when past it (a retention past year 1 keeps everything)."""
-        value = self.raw.get(key, DEFAULTS[key])
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            return int(DEFAULTS[key])
-        return min(value, maximum(key))
+        return self._value("DISPATCH")  # type: ignore[no-any-return]
 
     @property
     def event_retention_days(self) -> int:
-        return self._int("EVENT_RETENTION_DAYS")
+        return self._value("EVENT_RETENTION_DAYS")  # type: ignore[no-any-return]
 
     @property
     def replay_window_days(self) -> int:
         """Days a pruned event's id is remembered, so that its replay runs nothing."""
-        return max(self._int("REPLAY_WINDOW_DAYS"), self.event_retention_days)
+        return max(self._value("REPLAY_WINDOW_DAYS"), self.event_retention_days)
 
     @property
     def max_event_age(self) -> int | None:
         """Days after its signed ``created_at`` an event is refused; ``None``: never."""
-        value = self.raw.get("MAX_EVENT_AGE")
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            return None
-        return min(value, maximum("MAX_EVENT_AGE"))
+        return self._value("MAX_EVENT_AGE")  # type: ignore[no-any-return]
 
     @property
     def max_body_size(self) -> int:
-        return self._int("MAX_BODY_SIZE")
+        return self._value("MAX_BODY_SIZE")  # type: ignore[no-any-return]
 
     @property
     def processing_timeout(self) -> int:
         """Seconds after which a claimed-but-unfinished event counts as abandoned."""
-        return self._int("PROCESSING_TIMEOUT")
+        return self._value("PROCESSING_TIMEOUT")  # type: ignore[no-any-return]
 
     @property
     def prune_batch_size(self) -> int:
-        return self._int("PRUNE_BATCH_SIZE")
+        return self._value("PRUNE_BATCH_SIZE")  # type: ignore[no-any-return]
 
     @property
     def api_timeout(self) -> float:
-        value = self.raw.get("API_TIMEOUT", DEFAULTS["API_TIMEOUT"])
-        if not usable_api_timeout(value):  # reported as E008
-            return float(DEFAULTS["API_TIMEOUT"])
-        return float(value)
+        return self._value("API_TIMEOUT")  # type: ignore[no-any-return]
 
     @property
     def allow_insecure_targets(self) -> bool:
         """Local development only: accept http:// and loopback target URLs."""
-        return self.raw.get("ALLOW_INSECURE_TARGETS", False) is True  # "False" is not on
+        return self._value("ALLOW_INSECURE_TARGETS")  # type: ignore[no-any-return]
 
     @property
     def rest_permission_classes(self) -> tuple[str, ...]:
         """Dotted paths of the DRF permission classes guarding the staff REST API."""
-        value = self.raw.get("REST_PERMISSION_CLASSES", DEFAULTS["REST_PERMISSION_CLASSES"])
-        paths = tuple(value) if isinstance(value, (list, tuple)) else (str(value),)
-        # None would let anyone in: an empty list keeps the default (E009 says so).
-        return paths or tuple(DEFAULTS["REST_PERMISSION_CLASSES"])
+        return self._value("REST_PERMISSION_CLASSES")  # type: ignore[no-any-return]
 
     @property
     def client_ip_header(self) -> str | None:
         """``request.META`` key holding the client address set by the site's own proxy."""
-        value = self.raw.get("CLIENT_IP_HEADER")
-        return value if isinstance(value, str) and META_KEY.match(value) else None
+        return self._value("CLIENT_IP_HEADER")  # type: ignore[no-any-return]
 
     @property
     def api_enabled(self) -> bool:
-        return self.raw.get("API_ENABLED", True) is not False  # a malformed value: E016
+        return self._value("API_ENABLED")  # type: ignore[no-any-return]
 
 
 _lock = threading.Lock()

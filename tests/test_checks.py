@@ -152,3 +152,45 @@ def test_insecure_targets_without_debug_warns_w002(settings):
 @pytest.mark.parametrize("header", ["X-Forwarded-For", 42, ""])
 def test_client_ip_header_must_be_a_meta_key_e011(settings, header):
     assert ids(settings, {**VALID, "CLIENT_IP_HEADER": header}) == {"django_thinkific.E011"}
+
+
+def _tagged(*tags):
+    try:
+        call_command("check", *(f"--tag={t}" for t in tags), "--fail-level", "WARNING")
+    except SystemCheckError as exc:
+        return re.findall(r"django_thinkific\.[EW]\d{3}", str(exc))
+    return []
+
+
+def test_checks_run_under_the_apps_tag_and_security_ones_under_security_too(settings):
+    settings.DEBUG = False
+    settings.THINKIFIC = {
+        **VALID,
+        "API_BASE_URL": "http://api.example.com/",  # E005: the key over plain http
+        "ALLOW_INSECURE_TARGETS": True,  # W002 with DEBUG off
+        "REST_PERMISSION_CLASSES": [],  # E009: would open the API
+        "EVENT_RETENTION_DAYS": 0,  # E003: not a security matter
+    }
+    everything = _tagged()
+    assert sorted(everything) == sorted(set(everything))  # each once without a tag
+    assert set(everything) == {
+        "django_thinkific.E003",
+        "django_thinkific.E005",
+        "django_thinkific.E009",
+        "django_thinkific.W002",
+    }
+    assert set(_tagged("django_thinkific")) == set(everything)
+    assert set(_tagged("security")) == {
+        "django_thinkific.E005",
+        "django_thinkific.E009",
+        "django_thinkific.W002",
+    }
+
+
+def test_each_key_of_the_settings_table_has_a_check_or_says_why_not():
+    """conf reads and checks judges from one table: every key with a rule has an id."""
+    from django_thinkific.conf import SETTINGS
+
+    unchecked = {name for name, key in SETTINGS.items() if not key.check_id}
+    # Their rules involve other keys or settings: E001/E002/E014/W003 in checks.py.
+    assert unchecked == {"API_KEY", "APP_CLIENT_SECRET"}

@@ -27,11 +27,11 @@ class Command(BaseCommand):
         )
         if days < 1:
             raise CommandError("--days must be at least 1")
-        most = maximum("EVENT_RETENTION_DAYS")
+        most = maximum("days")
         if days > most:
             raise CommandError(f"--days must be at most {most} (back to year 1), not {days}")
         batch_size = options["batch_size"]
-        largest = maximum("PRUNE_BATCH_SIZE")
+        largest = maximum("rows")
         if batch_size is not None and not 1 <= batch_size <= largest:
             raise CommandError(f"--batch-size must be between 1 and {largest}, not {batch_size}")
         progress = self.stdout.isatty() and options["verbosity"] >= 1
