@@ -6,9 +6,10 @@ import re
 from collections.abc import Callable
 from datetime import timezone as dt_timezone
 from datetime import tzinfo
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import django
+from django.contrib import admin
 from django.utils import timezone
 
 View = TypeVar("View", bound=Callable[..., object])
@@ -21,6 +22,26 @@ except ImportError:  # pragma: no cover - Django before 5.1 has no LoginRequired
         """Mark a view as open to anonymous users, as Django 5.1's decorator does."""
         view_func.login_required = False  # type: ignore[attr-defined]
         return view_func
+
+
+#: ``ModelAdmin.show_facets`` to hide the facet counts (Django 5.0+; before, there are none).
+SHOW_FACETS_NEVER = getattr(admin, "ShowFacets", None) and admin.ShowFacets.NEVER
+
+
+def log_deletion(model_admin: Any, request: Any, obj: Any) -> None:
+    """Record one deletion in the admin log (``log_deletions``, Django 5.1+; before, one by one)."""
+    if hasattr(model_admin, "log_deletions"):
+        model_admin.log_deletions(request, [obj])
+    else:  # pragma: no cover - Django before 5.1
+        model_admin.log_deletion(request, obj, str(obj))
+
+
+def origin_verified(request: Any) -> bool:
+    """Django's CSRF origin check for ``request`` (``CsrfViewMiddleware._origin_verified``,
+    private but stable on 4.0 to 6.x): the site's host, ``CSRF_TRUSTED_ORIGINS``, proxies."""
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    return bool(CsrfViewMiddleware(lambda r: None)._origin_verified(request))  # type: ignore[arg-type, return-value]
 
 
 def database_timezone() -> tzinfo:
@@ -38,4 +59,10 @@ def database_timezone() -> tzinfo:
     return dt_timezone(offset) if offset is not None else zone
 
 
-__all__ = ["database_timezone", "login_not_required"]
+__all__ = [
+    "SHOW_FACETS_NEVER",
+    "database_timezone",
+    "log_deletion",
+    "login_not_required",
+    "origin_verified",
+]

@@ -9,6 +9,11 @@ from django.utils.translation import gettext_lazy as _
 from .encoders import PayloadJSONEncoder
 
 
+def max_length(model: type[models.Model], name: str) -> int:
+    """The width of ``model``'s column ``name``: the one place every limit is read from."""
+    return model._meta.get_field(name).max_length or 0  # type: ignore[union-attr]
+
+
 class Subscription(models.Model):
     """One Thinkific webhook, mirrored from the Webhooks API.
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -13,6 +14,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from ..compat import SHOW_FACETS_NEVER
 from ..models import ReceivedEvent
 from ..services.processing import process_again
 from ..services.stats import deliveries_per_day
@@ -62,7 +64,7 @@ class ReceivedEventAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     search_fields = ("=event_id",)
     show_full_result_count = False
     # Django 5's "Show counts" would COUNT every filter choice over the whole table.
-    show_facets = getattr(admin, "ShowFacets", None) and admin.ShowFacets.NEVER
+    show_facets = SHOW_FACETS_NEVER
     paginator = BoundedCountPaginator
     list_per_page = 50
     actions = ("process_again_action",)
@@ -97,7 +99,7 @@ class ReceivedEventAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     def has_process_permission(self, request: HttpRequest) -> bool:
         """Processing again changes an event, so it takes the model's change permission."""
         opts = self.opts
-        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

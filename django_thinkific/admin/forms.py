@@ -18,7 +18,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ..errors import ThinkificAPIError, ValidationFailed
-from ..models import Subscription
+from ..models import Subscription, max_length
 from ..services import subscriptions
 from ..topics import TOPIC_CHOICES
 
@@ -33,7 +33,7 @@ class SubscriptionForm(forms.ModelForm):
     topic = forms.ChoiceField(label=_("topic"), choices=TOPIC_CHOICES)
     target_url = forms.CharField(
         label=_("target URL"),
-        max_length=2000,
+        max_length=max_length(Subscription, "target_url"),
         help_text=_("Where Thinkific sends the events: https, on a public host name."),
         widget=forms.URLInput(attrs={"class": "vURLField", "size": 80}),
     )

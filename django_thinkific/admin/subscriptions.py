@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from ..compat import log_deletion
 from ..errors import ThinkificAPIError
 from ..models import Subscription
 from ..services import subscriptions
@@ -87,10 +88,7 @@ class SubscriptionAdmin(CheckedLookupsMixin, admin.ModelAdmin):
             except ThinkificAPIError as exc:
                 failed.append(f"{sub} ({exc})")
             else:
-                if hasattr(self, "log_deletions"):  # Django 5.1+
-                    self.log_deletions(request, [sub])
-                else:
-                    self.log_deletion(request, sub, str(sub))
+                log_deletion(self, request, sub)
                 deleted.append(str(sub))
         if deleted:
             self.message_user(

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from ..models import ReceivedEvent, Subscription
+from ..models import ReceivedEvent, Subscription, max_length
 from ..timestamps import parse_timestamp
 
 
@@ -32,8 +32,8 @@ class StringField(serializers.CharField):
 class SubscriptionSerializer(serializers.ModelSerializer):
     # Plain strings, not the model's choice/URL fields: the service validates
     # them with Thinkific's own rules and messages (422), see the module docstring.
-    topic = StringField(max_length=100)
-    target_url = StringField(max_length=2000)
+    topic = StringField(max_length=max_length(Subscription, "topic"))
+    target_url = StringField(max_length=max_length(Subscription, "target_url"))
 
     class Meta:
         model = Subscription
@@ -120,7 +120,7 @@ class DateOrDateTimeField(serializers.Field):
 
 def _text_filter(model: Any, name: str) -> serializers.CharField:
     """A text query parameter as long as its column; DRF's CharField refuses NUL."""
-    return serializers.CharField(required=False, max_length=model._meta.get_field(name).max_length)
+    return serializers.CharField(required=False, max_length=max_length(model, name))
 
 
 class EventFilterSerializer(serializers.Serializer):

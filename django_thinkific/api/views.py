@@ -26,6 +26,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ..compat import origin_verified
 from ..errors import ThinkificAPIError
 from ..models import ReceivedEvent, Subscription
 from ..services import subscriptions
@@ -67,19 +68,12 @@ class BrowserSafeBasicAuthentication(BasicAuthentication):
         if result is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
             django_request = request._request
             if "HTTP_ORIGIN" in django_request.META:
-                allowed = _origin_verified(django_request)
+                allowed = origin_verified(django_request)
             else:
                 allowed = request.headers.get("Sec-Fetch-Site") != "cross-site"
             if not allowed:
                 raise PermissionDenied("Cross-site request refused.")
         return result
-
-
-def _origin_verified(request: Any) -> bool:
-    """Django's CSRF origin check (``CsrfViewMiddleware._origin_verified``, Django 4.0+)."""
-    from django.middleware.csrf import CsrfViewMiddleware
-
-    return CsrfViewMiddleware(lambda r: None)._origin_verified(request)
 
 
 class ThinkificAPIMixin:

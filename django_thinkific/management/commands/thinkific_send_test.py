@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 
 from ...errors import ThinkificAPIError
-from ...models import Subscription
+from ...models import Subscription, max_length
 from ...services.test_events import send_test_event
 
 #: The largest primary key a database column holds (BigAutoField).
@@ -21,7 +21,7 @@ def find(key: str) -> Subscription | None:
     A primary key is ASCII digits only: ``str.isdigit()`` is also true for
     "²" or the Arabic-Indic digits, which ``int()`` refuses or reads differently.
     """
-    id_limit = Subscription._meta.get_field("thinkific_id").max_length or 0
+    id_limit = max_length(Subscription, "thinkific_id")
     if not key or "\x00" in key or len(key) > id_limit:
         return None
     match = Q(thinkific_id=key)
