@@ -301,6 +301,11 @@ class ThinkificSettings:
         return self._value("DISPATCH")  # type: ignore[no-any-return]
 
     @property
+    def uses_celery(self) -> bool:
+        """``DISPATCH = "celery"``: receivers run in the ``process_event`` task."""
+        return self.dispatch == "celery"
+
+    @property
     def event_retention_days(self) -> int:
         return self._value("EVENT_RETENTION_DAYS")  # type: ignore[no-any-return]
 
