@@ -32,7 +32,9 @@ NOT_A_TOPIC = "is not of the form resource.action, so no test event can be made 
 
 
 @dataclass(frozen=True)
-class TestDelivery:
+class SentTestEvent:
+    """What became of one test event: the target's status code, or why it was not sent."""
+
     event_id: str
     status_code: int | None = None
     error: str | None = None
@@ -47,7 +49,7 @@ class TestDelivery:
         return _("The test event was not delivered: %(error)s.") % {"error": self.error}
 
 
-def send_test_event(subscription: Subscription) -> TestDelivery:
+def send_test_event(subscription: Subscription) -> SentTestEvent:
     """POST a signed sample event for the subscription's topic to its target URL."""
     conf = get_settings()
     message = target_url_error(subscription.target_url, allow_insecure=conf.allow_insecure_targets)
@@ -77,4 +79,4 @@ def send_test_event(subscription: Subscription) -> TestDelivery:
         timeout=TIMEOUT,
         allow_loopback=conf.allow_insecure_targets,
     )
-    return TestDelivery(event["id"], status_code=answer.status_code, error=answer.error)
+    return SentTestEvent(event["id"], status_code=answer.status_code, error=answer.error)
