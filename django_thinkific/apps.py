@@ -9,5 +9,6 @@ class DjangoThinkificConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers the system checks.
-        from . import checks  # noqa: F401
+        # Registers the system checks, and the Celery tasks (published by name, so
+        # importing them here is what lets an eager app run them in this process).
+        from . import checks, tasks  # noqa: F401

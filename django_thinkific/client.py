@@ -34,10 +34,10 @@ from .deadlines import DeadlineAdapter, deadline
 from .errors import (
     APIConnectionError,
     APIDisabled,
-    AuthenticationFailed,
+    APIKeyRefused,
     BadResponse,
-    NotFound,
     RateLimited,
+    RecordNotFound,
     ServerError,
     ThinkificAPIError,
     ValidationFailed,
@@ -376,9 +376,9 @@ class ThinkificClient:
         except ValueError:
             body = None
         if status in (401, 403):
-            return AuthenticationFailed(f"Thinkific refused the API key ({status})", status=status)
+            return APIKeyRefused(f"Thinkific refused the API key ({status})", status=status)
         if status == 404:
-            return NotFound("Thinkific has no such record (404)", status=404)
+            return RecordNotFound("Thinkific has no such record (404)", status=404)
         if status == 422:
             return ValidationFailed(normalise_errors(body))
         if status == 429:

@@ -25,6 +25,10 @@ come from gunicorn killing the worker. :func:`publish` bounds it twice:
 Giving up raises :class:`PublishTimeout`; the caller leaves the event pending
 for a redelivery or the recovery sweep. With ``task_always_eager`` (no broker)
 the task runs inline, as ``apply_async`` would run it.
+
+Tasks are published by name (:data:`PROCESS_EVENT`), so the services that
+publish never import :mod:`django_thinkific.tasks`; the app config imports it,
+which registers the tasks with the site's Celery app.
 """
 
 from __future__ import annotations
@@ -36,8 +40,13 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
+from celery import current_app
 from django.db import connections
 
+from .errors import PublishTimeout
+
+#: The task that runs one stored event's receivers (``tasks.process_event``).
+PROCESS_EVENT = "django_thinkific.process_event"
 #: Seconds the caller waits for one publish, the retry policy included.
 PUBLISH_TIMEOUT = 1.5
 #: Seconds for each socket operation (connect, read, write) of a publish.
@@ -47,10 +56,6 @@ MAX_PUBLISHERS = 4
 
 _REDIS_OPTIONS = ("socket_timeout", "socket_connect_timeout")
 _AMQP_OPTIONS = ("read_timeout", "write_timeout")
-
-
-class PublishTimeout(Exception):
-    """The broker did not take the message within :data:`PUBLISH_TIMEOUT`."""
 
 
 class _Publishers:
@@ -88,23 +93,24 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
 
 
-def publish(task: Any, args: Sequence[Any], **options: Any) -> bool:
-    """``task.apply_async(args, **options)``, returning or raising within :data:`PUBLISH_TIMEOUT`.
+def publish(name: str, args: Sequence[Any], **options: Any) -> bool:
+    """Publish the task registered as ``name`` with ``args``, returning or raising within
+    :data:`PUBLISH_TIMEOUT`; ``options`` are ``apply_async``'s.
 
     Returns ``True`` when the task ran here and now (``task_always_eager``),
     ``False`` when it was handed to the broker. Raises what the publish
     raised, or :class:`PublishTimeout`.
     """
-    task = getattr(task, "_get_current_object", lambda: task)()  # shared_task proxy
-    app = task._get_app()
+    app = current_app._get_current_object()
     if app.conf.task_always_eager:
-        task.apply_async(args, **options)
+        # ``send_task`` ignores task_always_eager: run the registered task itself, here.
+        app.tasks[name].apply_async(args, **options)
         return True
     publishers = _publishers_for(app)
     if not publishers.slots.acquire(blocking=False):
         raise PublishTimeout(f"{MAX_PUBLISHERS} earlier publishes are still waiting for the broker")
     try:
-        future = publishers.threads.submit(_send, publishers, task, args, options)
+        future = publishers.threads.submit(_send, publishers, name, args, options)
     except BaseException:
         publishers.slots.release()
         raise
@@ -115,10 +121,12 @@ def publish(task: Any, args: Sequence[Any], **options: Any) -> bool:
     return False
 
 
-def _send(publishers: _Publishers, task: Any, args: Sequence[Any], options: dict) -> None:
+def _send(publishers: _Publishers, name: str, args: Sequence[Any], options: dict) -> None:
     try:
         with publishers.producers().acquire(block=True, timeout=PUBLISH_TIMEOUT) as producer:
-            task.apply_async(args, producer=producer, **options)
+            # The registered task's own apply_async (its options, routing and result
+            # settings) where it is registered here; else send_task with the name.
+            publishers.app.signature(name).apply_async(args, producer=producer, **options)
     finally:
         publishers.slots.release()
         connections.close_all()  # a publish signal receiver may have used the database

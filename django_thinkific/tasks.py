@@ -8,6 +8,8 @@ from typing import Any
 from celery import shared_task
 from celery.exceptions import MaxRetriesExceededError
 
+from .publishing import PROCESS_EVENT
+
 #: Retry delays grow 10 s, 20 s, 40 s, ... and stop growing at this cap.
 RETRY_BACKOFF_CAP = 600
 MAX_RETRIES = 8
@@ -15,7 +17,7 @@ MAX_RETRIES = 8
 
 @shared_task(
     bind=True,
-    name="django_thinkific.process_event",
+    name=PROCESS_EVENT,  # published by that name (services.dispatch)
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=MAX_RETRIES,
@@ -67,7 +69,7 @@ def process_event(self: Any, event_pk: int) -> str:
 @shared_task(name="django_thinkific.recover_pending_events", ignore_result=True)
 def recover_pending_events(limit: int = 1000) -> int:
     """The sweep: finish events left pending (lost task, dead process). Returns how many."""
-    from .services.processing import recover_pending
+    from .services.dispatch import recover_pending
 
     return recover_pending(limit=limit).found
 

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 
 from .compat import login_not_required
 from .conf import get_settings
-from .services.envelope import EnvelopeError
-from .services.receiving import InFlight, SignatureError, StorageUnavailable, receive
+from .errors import BodyTooLarge, DeliveryRefused, LengthRequired
+from .services.receiving import receive
 
 logger = logging.getLogger("django_thinkific.webhooks")
 
@@ -39,12 +39,8 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "?")
 
 
-class LengthRequired(Exception):
-    """A chunked body the WSGI server did not decode, so the view cannot read it."""
-
-
-def _read_body(request: HttpRequest, limit: int) -> bytes | None:
-    """The raw body, or ``None`` when it is over ``limit`` (read no further than that).
+def _read_body(request: HttpRequest, limit: int) -> bytes:
+    """The raw body; :class:`BodyTooLarge` when it is over ``limit`` (read no further than that).
 
     Without a ``Content-Length`` (a chunked body) Django's ``WSGIRequest``
     reads nothing: it wraps the input in a stream limited to 0 bytes. A WSGI
@@ -61,7 +57,7 @@ def _read_body(request: HttpRequest, limit: int) -> bytes | None:
         except ValueError:
             declared = 0
         if declared > limit:
-            return None
+            raise BodyTooLarge(f"body is larger than {limit} bytes")
         stream = request
     elif meta.get("wsgi.input_terminated") and "wsgi.input" in meta:
         stream = meta["wsgi.input"]
@@ -70,7 +66,9 @@ def _read_body(request: HttpRequest, limit: int) -> bytes | None:
     else:
         stream = request  # ASGI and test clients: the request's stream holds the whole body
     body = _read_up_to(stream, limit + 1)
-    return None if len(body) > limit else body
+    if len(body) > limit:
+        raise BodyTooLarge(f"body is larger than {limit} bytes")
+    return body
 
 
 def _read_up_to(stream: Any, size: int) -> bytes:
@@ -90,37 +88,31 @@ def _read_up_to(stream: Any, size: int) -> bytes:
 @transaction.non_atomic_requests  # the event must commit even if a receiver fails
 @require_POST
 def webhook(request: HttpRequest) -> HttpResponse:
-    limit = get_settings().max_body_size
-    try:
-        body = _read_body(request, limit)
-    except LengthRequired:
-        return _error(411, "a chunked body cannot be read by this server; send a Content-Length")
-    if body is None:
-        return _error(413, f"body is larger than {limit} bytes")
     try:
         receipt = receive(
-            body,
+            _read_body(request, get_settings().max_body_size),
             signature=request.headers.get("X-Thinkific-Hmac-Sha256"),
             site=request.headers.get("X-Thinkific-Subdomain", ""),
             header_topic=request.headers.get("X-Thinkific-Topic", ""),
         )
-    except SignatureError as exc:
-        logger.warning(
-            "Refused a Thinkific delivery from %s: %s signature",
-            client_ip(request),
-            exc,
-        )
-        return _error(401, "invalid signature")
-    except EnvelopeError as exc:
-        return _error(400, str(exc))
-    except InFlight:
-        response = _error(503, "event is being processed; retry later")
-        response["Retry-After"] = "10"
-        return response
-    except StorageUnavailable:
-        logger.exception("Could not store a Thinkific delivery; answering 503 so it is retried")
-        return _error(503, "event could not be stored, retry later")
+    except DeliveryRefused as exc:
+        return _refused(request, exc)
     body = json.dumps(
         {"id": receipt.event_id, "status": receipt.status, "duplicate": not receipt.created}
     )
     return HttpResponse(body, content_type="application/json")
+
+
+def _refused(request: HttpRequest, exc: DeliveryRefused) -> JsonResponse:
+    """The answer the error carries, logged as it says (the sender's address, never the body)."""
+    if exc.log_level is not None:
+        logger.log(
+            exc.log_level,
+            exc.log_message,
+            {"client": client_ip(request), "reason": str(exc)},
+            exc_info=exc if exc.log_traceback else None,
+        )
+    response = _error(exc.status_code, exc.detail)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response

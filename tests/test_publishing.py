@@ -220,7 +220,7 @@ def test_publishes_keep_the_sites_transport_options_and_leave_its_settings_alone
 
 def test_a_sweep_against_a_hung_broker_stops_at_the_first_refusal(site_broker, caplog):
     """One failed publish ends the sweep's queueing: 50 pending events cost one timeout, not 50."""
-    from django_thinkific.services.processing import recover_pending
+    from django_thinkific.services.dispatch import recover_pending
     from tests.factories import ReceivedEventFactory
 
     old = timezone.now() - timedelta(hours=1)

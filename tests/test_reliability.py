@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from django_thinkific import tasks
 from django_thinkific.models import ReceivedEvent
-from django_thinkific.services import processing
+from django_thinkific.services import dispatch, processing
 from django_thinkific.signals import order_created, webhook_received
 from django_thinkific.testing import post_event, sample_event
 from tests.factories import ReceivedEventFactory
@@ -69,7 +69,7 @@ def test_failing_on_commit_callback_leaves_the_event_processed(client, connect, 
         "status": "processed",
         "duplicate": True,
     }
-    assert processing.recover_pending().found == 0
+    assert dispatch.recover_pending().found == 0
     assert tasks.process_event.apply(args=[stored.pk]).result == "skipped"
     assert Group.objects.count() == 1
 
@@ -162,7 +162,7 @@ def test_base_exception_does_not_stop_the_sweep_or_process_again(connect):
             raise asyncio.CancelledError
 
     connect(webhook_received, receiver)
-    report = processing.recover_pending()
+    report = dispatch.recover_pending()
     assert (report.found, report.processed, report.failed) == (2, 1, 1)
     assert seen == [first.pk, second.pk]
     again = processing.process_again(ReceivedEvent.objects.order_by("pk"))
@@ -202,20 +202,20 @@ def test_an_event_whose_process_keeps_dying_is_failed_and_left_alone(client, con
     event = ReceivedEventFactory(status=Status.PENDING, attempts=1)  # attempt 1 died
     for attempt in (2, 3):
         died(event)
-        assert processing.recover_pending().found == 1  # taken over: attempt 2, then 3
+        assert dispatch.recover_pending().found == 1  # taken over: attempt 2, then 3
         stored = ReceivedEvent.objects.get()
         assert (stored.attempts, stored.lost_attempts) == (attempt, attempt - 1)
         # ... and each of those died too: left pending, claimed.
         ReceivedEvent.objects.update(status=Status.PENDING)
     died(event)
-    report = processing.recover_pending()
+    report = dispatch.recover_pending()
     assert (report.found, report.processed, report.failed) == (1, 0, 1)
     stored = ReceivedEvent.objects.get()
     assert stored.status == Status.FAILED
     assert stored.lost_attempts == 3
     assert "Given up after 3 attempts whose process stopped" in stored.last_error
     # Left alone: the sweep, a redelivery and a queued task run nothing.
-    assert processing.recover_pending().found == 0
+    assert dispatch.recover_pending().found == 0
     assert tasks.process_event.apply(args=[stored.pk]).result == "failed"
     assert ran == [event.pk, event.pk]  # attempts 2 and 3 ran (and "died"); nothing since
     # An operator's "process again" runs it.

@@ -431,7 +431,7 @@ def test_rest_metadata_and_head_are_guarded_too(method):
 
 def test_reprs_and_messages_never_show_a_secret(rotated_secrets, thinkific, fake_api):
     from django_thinkific.services import subscriptions
-    from django_thinkific.services.test_events import send_test_event
+    from django_thinkific.services.sending import send_test_event
 
     fake_api.responses.add(responses.POST, TARGET, status=204)
     delivery = send_test_event(SubscriptionFactory(target_url=TARGET))

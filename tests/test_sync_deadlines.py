@@ -229,7 +229,7 @@ def test_an_answer_that_comes_slowly_but_in_time_is_read(close):
 def test_the_send_test_limit_is_a_total_for_a_target_that_trickles(thinkific, monkeypatch, what):
     # SECURITY.md: send-test waits at most its limit (5 s; 1 s here) in all, not per read.
     thinkific(ALLOW_INSECURE_TARGETS=True)
-    monkeypatch.setattr("django_thinkific.services.test_events.TIMEOUT", 1.0)
+    monkeypatch.setattr("django_thinkific.services.sending.TIMEOUT", 1.0)
     with TricklingAPI(what=what) as target:
         sub = SubscriptionFactory(target_url=f"http://localhost:{target.port}/hook")
         started = time.monotonic()

@@ -94,7 +94,7 @@ def test_process_again_reports_the_event_failed_again(admin_client, connected):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_sweep_goes_on_past_an_event_whose_error_cannot_be_stored(connected):
-    """README: the sweep "is safe to run at any time"; processing.recover_pending: "one
+    """README: the sweep "is safe to run at any time"; dispatch.recover_pending: "one
     event's failure, whatever it raised, never stops the others"."""
     old = timezone.now() - timedelta(hours=1)
     bad, good = (

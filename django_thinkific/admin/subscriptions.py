@@ -20,7 +20,7 @@ from ..compat import log_deletion
 from ..errors import ThinkificAPIError
 from ..models import Subscription
 from ..services import subscriptions
-from ..services.test_events import send_test_event
+from ..services.sending import send_test_event
 from .forms import SubscriptionForm, api_error_message
 from .lookups import CheckedLookupsMixin, TopicFilter
 

@@ -18,11 +18,10 @@ import math
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
-from rest_framework.exceptions import NotFound as DRFNotFound
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.settings import api_settings
 
-from ..errors import APIDisabled, NotFound, RateLimited, ThinkificAPIError, ValidationFailed
+from ..errors import APIDisabled, RateLimited, RecordNotFound, ThinkificAPIError, ValidationFailed
 
 
 class WebhookRefused(ValidationError):
@@ -69,14 +68,12 @@ def to_api_exception(exc: ThinkificAPIError, *, not_found_is_404: bool = True) -
     """
     if isinstance(exc, ValidationFailed):
         return WebhookRefused(field_errors(exc))
-    if isinstance(exc, NotFound) and not_found_is_404:
-        return DRFNotFound(
-            _("Thinkific has no such webhook (404): it was deleted there. Run a sync.")
-        )
+    if isinstance(exc, RecordNotFound) and not_found_is_404:
+        return NotFound(_("Thinkific has no such webhook (404): it was deleted there. Run a sync."))
     if isinstance(exc, RateLimited):
         wait = math.ceil(exc.retry_after) if exc.retry_after is not None else None
         return ServiceUnavailable(exc.message, wait=wait)
     if isinstance(exc, APIDisabled):
         return ServiceUnavailable(exc.message)
-    # AuthenticationFailed, ServerError, APIConnectionError, BadResponse, any other status.
+    # APIKeyRefused, ServerError, APIConnectionError, BadResponse, any other status.
     return BadGateway(exc.message)

@@ -2,7 +2,7 @@
 
 No business logic lives here. Subscriptions change only through
 :mod:`django_thinkific.services.subscriptions` (Thinkific first, then the
-database), a test event is sent by :mod:`~django_thinkific.services.test_events`,
+database), a test event is sent by :mod:`~django_thinkific.services.sending`,
 and events are processed again by :mod:`~django_thinkific.services.processing`.
 
 Authentication, permissions, filtering and pagination are set on the classes
@@ -31,7 +31,7 @@ from ..errors import ThinkificAPIError
 from ..models import ReceivedEvent, Subscription
 from ..services import subscriptions
 from ..services.processing import process_again
-from ..services.test_events import send_test_event
+from ..services.sending import send_test_event
 from .exceptions import to_api_exception
 from .pagination import EventCursorPagination, SubscriptionPagination
 from .permissions import configured_permissions

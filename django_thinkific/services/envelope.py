@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..errors import EnvelopeError
 from ..models import ReceivedEvent
 from ..timestamps import parse_timestamp
 from ..topics import canonical_topic
@@ -29,10 +30,6 @@ MAX_ACTION_LENGTH = _max_length("action")
 MAX_TOPIC_LENGTH = _max_length("topic")
 MAX_TENANT_LENGTH = _max_length("tenant_id")
 MAX_JSON_DEPTH = 64
-
-
-class EnvelopeError(ValueError):
-    """The body is not an acceptable Thinkific envelope; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import enum
 import logging
+import operator
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import reduce
 from typing import Any
 
 from asgiref.sync import async_to_sync, iscoroutinefunction
@@ -75,18 +77,47 @@ class _ReceiversFailed(Exception):
         self.report = report
 
 
-def _cutoff() -> datetime:
-    return timezone.now() - timedelta(seconds=get_settings().processing_timeout)
+def cutoff(now: datetime | None = None) -> datetime:
+    """Claims (and never-attempted events) older than this are stale: ``PROCESSING_TIMEOUT``."""
+    return (now or timezone.now()) - timedelta(seconds=get_settings().processing_timeout)
+
+
+#: Lookups a claimable clause may use, as Python: SQL's comparison with NULL is never true.
+_LOOKUPS: dict[str, Callable[[Any, Any], bool]] = {
+    "exact": operator.eq,
+    "lt": lambda value, bound: value is not None and value < bound,
+    "gt": lambda value, bound: value is not None and value > bound,
+    "isnull": lambda value, null: (value is None) is null,
+}
+
+
+def _claimable_clauses(*, force: bool) -> list[dict[str, Any]]:
+    """The one rule for "claimable", as clauses (any one will do) of field lookups.
+
+    :func:`claim` filters with them in SQL (:func:`_claimable`), and
+    :func:`needs_processing` evaluates the very same clauses on an instance.
+    """
+    stale = {"status": Status.PENDING, "attempts__gt": 0}
+    clauses: list[dict[str, Any]] = [
+        {"status": Status.PENDING, "attempts": 0},  # never attempted
+        {**stale, "last_attempt_at__lt": cutoff()},  # claimed, but its process died
+        {**stale, "last_attempt_at__isnull": True},
+    ]
+    if force:  # an explicit "process again": finished events too
+        return [*clauses, {"status": Status.FAILED}, {"status": Status.PROCESSED}]
+    return [*clauses, {"status": Status.FAILED, "lost_attempts__lt": MAX_LOST_ATTEMPTS}]
 
 
 def _claimable(*, force: bool) -> Q:
-    stale = Q(status=Status.PENDING, attempts__gt=0) & (
-        Q(last_attempt_at__lt=_cutoff()) | Q(last_attempt_at__isnull=True)
-    )
-    condition = Q(status=Status.PENDING, attempts=0) | stale
-    if force:
-        return condition | Q(status=Status.FAILED) | Q(status=Status.PROCESSED)
-    return condition | Q(status=Status.FAILED, lost_attempts__lt=MAX_LOST_ATTEMPTS)
+    return reduce(operator.or_, (Q(**clause) for clause in _claimable_clauses(force=force)))
+
+
+def _holds(event: ReceivedEvent, clause: dict[str, Any]) -> bool:
+    for key, wanted in clause.items():
+        field, _, lookup = key.partition("__")
+        if not _LOOKUPS[lookup or "exact"](getattr(event, field), wanted):
+            return False
+    return True
 
 
 def _unfinished_claim(event: ReceivedEvent) -> bool:
@@ -100,14 +131,9 @@ def in_flight(event: ReceivedEvent) -> bool:
 
 
 def needs_processing(event: ReceivedEvent) -> bool:
-    """Whether a redelivery of ``event`` should run its receivers (as last seen)."""
-    if event.status == Status.FAILED:
-        return event.lost_attempts < MAX_LOST_ATTEMPTS
-    if event.status != Status.PENDING:
-        return False
-    if event.attempts == 0 or event.last_attempt_at is None:
-        return True
-    return event.last_attempt_at < _cutoff()
+    """Whether a redelivery of ``event`` should run its receivers (as last seen): the
+    claimable rule of :func:`claim`, evaluated on the instance."""
+    return any(_holds(event, clause) for clause in _claimable_clauses(force=False))
 
 
 def _seen(event: ReceivedEvent, db: str) -> QuerySet[ReceivedEvent]:
@@ -331,7 +357,7 @@ def process(event: ReceivedEvent, *, force: bool = False) -> Outcome:
     return run_claimed(event)
 
 
-def _run_each(events: Iterable[ReceivedEvent], *, force: bool) -> dict[Outcome, int]:
+def run_each(events: Iterable[ReceivedEvent], *, force: bool) -> dict[Outcome, int]:
     """Process each event; one event's database error never stops the others."""
     counts = dict.fromkeys(Outcome, 0)
     for event in events:
@@ -359,7 +385,7 @@ def process_again(events: Iterable[ReceivedEvent]) -> ProcessAgainReport:
     working on right now is skipped, never run twice at once; one deleted
     meanwhile (pruned) is reported as gone.
     """
-    counts = _run_each(events, force=True)
+    counts = run_each(events, force=True)
     return ProcessAgainReport(
         processed=counts[Outcome.PROCESSED],
         failed=counts[Outcome.FAILED],
@@ -371,40 +397,9 @@ def process_again(events: Iterable[ReceivedEvent]) -> ProcessAgainReport:
 def stale_pending(*, now: datetime | None = None) -> QuerySet[ReceivedEvent]:
     """Events left pending: never attempted for ``PROCESSING_TIMEOUT`` seconds
     (their task was lost, e.g. the broker was down), or claimed longer ago than
-    that (their process died)."""
-    cutoff = (now or timezone.now()) - timedelta(seconds=get_settings().processing_timeout)
+    that (their process died). The sweep (``services.dispatch``) finishes them."""
+    stale = cutoff(now)
     return ReceivedEvent.objects.filter(
-        Q(attempts=0, received_at__lt=cutoff) | Q(attempts__gt=0, last_attempt_at__lt=cutoff),
+        Q(attempts=0, received_at__lt=stale) | Q(attempts__gt=0, last_attempt_at__lt=stale),
         status=Status.PENDING,
-    )
-
-
-@dataclass(frozen=True)
-class RecoveryReport:
-    found: int
-    processed: int = 0
-    failed: int = 0
-    queued: int = 0
-
-
-def recover_pending(*, limit: int = 1000) -> RecoveryReport:
-    """Finish what was left pending (the sweep; run by a beat task or a command).
-
-    With ``DISPATCH = "celery"`` the events are queued again; otherwise they
-    are processed here. The claim keeps either safe to run at any time, and
-    one event's failure, whatever it raised, never stops the others.
-    """
-    from .receiving import enqueue
-
-    events = list(stale_pending().order_by("received_at")[:limit])
-    if get_settings().dispatch == "celery":
-        queued = 0
-        for event in events:
-            if not enqueue(event.pk):
-                break  # the broker is down or hung: the rest wait for the next sweep
-            queued += 1
-        return RecoveryReport(found=len(events), queued=queued)
-    counts = _run_each(events, force=False)
-    return RecoveryReport(
-        found=len(events), processed=counts[Outcome.PROCESSED], failed=counts[Outcome.FAILED]
     )

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import logging
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,40 +29,31 @@ from django.db import DatabaseError, DataError, IntegrityError, connections, rou
 from django.utils import timezone
 
 from ..conf import get_settings
+from ..errors import EnvelopeError, InFlight, SignatureError, StorageUnavailable, TooOld
 from ..models import PrunedEvent, ReceivedEvent
 from ..signing import signature_matches
-from . import processing
-from .envelope import Envelope, EnvelopeError, parse_envelope
-from .processing import Outcome
+from . import dispatch, processing
+from .envelope import Envelope, parse_envelope
 
-logger = logging.getLogger("django_thinkific.receiving")
-
-#: Publishing to the broker: two quick retries, then give up (the event stays
-#: pending and the recovery sweep queues it again).
-ENQUEUE_RETRY_POLICY = {
-    "max_retries": 2,
-    "interval_start": 0,
-    "interval_step": 0.1,
-    "interval_max": 0.2,
-}
-
-
-class SignatureError(Exception):
-    """The delivery is unsigned or signed with no key we accept."""
+__all__ = [  # the errors lived here once; they are errors.py's
+    "InFlight",
+    "Initial",
+    "Receipt",
+    "SignatureError",
+    "StorageUnavailable",
+    "TooOld",
+    "receive",
+    "store",
+    "verify_signature",
+]
 
 
-class StorageUnavailable(Exception):
-    """The database could not store the event; the sender should retry."""
+class Initial(enum.Enum):
+    """The state a new event's row is born in (:func:`store`)."""
 
-
-class InFlight(Exception):
-    """Another process is running this event's receivers right now.
-
-    Answered with 503 so that Thinkific retries: if that process finishes, the
-    retry finds the event processed (200); if it died, the retry takes the
-    event over once its claim is older than ``PROCESSING_TIMEOUT``. Answering
-    200 here would let an event whose process died stay pending for good.
-    """
+    UNCLAIMED = "unclaimed"  # pending, never attempted: queued for Celery
+    CLAIMED = "claimed"  # pending, attempt 1 taken by this process, which runs it now
+    PROCESSED = "processed"  # attempt 1, by this process: no receiver is connected, nothing to run
 
 
 #: A tombstone can exist only for an event received at least a day ago (the
@@ -72,10 +62,6 @@ TOMBSTONE_MIN_AGE = timedelta(hours=12)
 
 #: Tries at storing a delivery whose row vanished between the INSERT and the read.
 STORE_TRIES = 3
-
-
-class TooOld(EnvelopeError):
-    """The signed ``created_at`` is older than the site's ``MAX_EVENT_AGE``."""
 
 
 @dataclass(frozen=True)
@@ -97,21 +83,16 @@ def verify_signature(body: bytes, signature: str | None, secrets: Iterable[str])
         raise SignatureError("wrong" if signature else "missing")
 
 
-def store(
-    envelope: Envelope, *, site: str, header_topic: str, claim: bool, done: bool = False
-) -> Receipt:
+def store(envelope: Envelope, *, site: str, header_topic: str, initial: Initial) -> Receipt:
     """Insert the event, or find the row (or tombstone) an earlier delivery left.
 
     Relies on the unique constraint, not a read-then-write: of two racing
     inserts exactly one succeeds, and the other reads the winner's row.
-    With ``claim`` the new row is born claimed for processing by this process;
-    with ``done`` (no receiver is connected, so there is nothing to run) it is
-    born processed, and this one INSERT is the whole of the database work.
+    A new row is born in the ``initial`` state; born ``PROCESSED``, this one
+    INSERT is the whole of the database work.
     """
     for _ in range(STORE_TRIES):
-        receipt = _store_once(
-            envelope, site=site, header_topic=header_topic, claim=claim, done=done
-        )
+        receipt = _store_once(envelope, site=site, header_topic=header_topic, initial=initial)
         if receipt is not None:
             return receipt
     # The row kept vanishing between INSERT and read (deleted as fast as it came).
@@ -130,9 +111,10 @@ def _pruned(event_id: str, db: str) -> bool:
 
 
 def _store_once(
-    envelope: Envelope, *, site: str, header_topic: str, claim: bool, done: bool
+    envelope: Envelope, *, site: str, header_topic: str, initial: Initial
 ) -> Receipt | None:
     now = timezone.now()
+    attempted = initial is not Initial.UNCLAIMED  # by this process, now (nothing to run counts)
     event = ReceivedEvent(
         event_id=envelope.event_id,
         topic=envelope.topic,
@@ -144,10 +126,10 @@ def _store_once(
         payload=envelope.payload,
         thinkific_created_at=envelope.created_at,
         received_at=now,
-        attempts=1 if claim else 0,
-        last_attempt_at=now if claim else None,
+        attempts=1 if attempted else 0,
+        last_attempt_at=now if attempted else None,
     )
-    if done:
+    if initial is Initial.PROCESSED:
         event.status = ReceivedEvent.Status.PROCESSED
         event.processed_at = now
     db = router.db_for_write(ReceivedEvent)
@@ -161,7 +143,7 @@ def _store_once(
                 inserted = _insert(event, db)
                 if inserted and check_tombstone and _pruned(envelope.event_id, db):
                     raise _Replayed
-        elif claim and not done and connection.vendor == "postgresql":
+        elif initial is Initial.CLAIMED and connection.vendor == "postgresql":
             # Committed (visible to every other connection) before the receivers
             # run, but without waiting for the WAL flush: the outcome's commit,
             # synchronous and before the answer, flushes the WAL through this
@@ -264,28 +246,34 @@ def receive(
     """Verify, store and dispatch one delivery.
 
     Raises :class:`SignatureError` (401), :class:`EnvelopeError` (400),
-    :class:`StorageUnavailable` or :class:`InFlight` (503); anything a
+    :class:`StorageUnavailable` or :class:`InFlight` (503), each carrying its
+    answer (:class:`~django_thinkific.errors.DeliveryRefused`); anything a
     receiver raises is recorded on the event instead.
     """
     conf = get_settings()
     verify_signature(body, signature, conf.webhook_secrets)
     envelope = parse_envelope(body)
     _check_age(envelope, conf.max_event_age)
-    sync = conf.dispatch != "celery"
+    sync = dispatch.runs_here()
     receipt = store(
         envelope,
         site=_header(site, 255),
         header_topic=_header(header_topic, 100),
-        claim=sync,
-        done=sync and not processing.has_receivers(envelope.topic),
+        initial=_initial(envelope.topic, sync=sync),
     )
     try:
-        dispatch(receipt, sync=sync)
+        dispatch.dispatch(receipt, sync=sync)
     except DatabaseError as exc:
         # Stored, but its outcome could not be recorded: ask for a retry,
         # which will find the row and finish the job.
         raise StorageUnavailable(str(exc)) from exc
     return receipt
+
+
+def _initial(topic: str, *, sync: bool) -> Initial:
+    if not sync:
+        return Initial.UNCLAIMED
+    return Initial.CLAIMED if processing.has_receivers(topic) else Initial.PROCESSED
 
 
 def _check_age(envelope: Envelope, max_age_days: int | None) -> None:
@@ -296,70 +284,3 @@ def _check_age(envelope: Envelope, max_age_days: int | None) -> None:
             f"the event was created more than {max_age_days} days ago (MAX_EVENT_AGE); "
             "it is not accepted"
         )
-
-
-#: Outcomes after which the delivery cannot be answered 200 by this process:
-#: another one answers for the event (503, Thinkific retries), or the event
-#: was deleted under it (the retry finds its tombstone, or stores it anew).
-_RETRY_OUTCOMES = (Outcome.NOT_OURS, Outcome.GONE)
-
-
-def dispatch(receipt: Receipt, *, sync: bool) -> None:
-    event = receipt.event
-    if event is None:
-        return  # a pruned event's replay: nothing to run
-    if sync:
-        if receipt.created:
-            # Born claimed by store() (or born processed: nothing to run). Not
-            # ours only if another process took the claim over before the outcome
-            # was recorded: that process answers for the event, so this delivery
-            # gets 503 (Thinkific retries) rather than a 200 no commit backs.
-            pending = event.status == ReceivedEvent.Status.PENDING
-            if pending and processing.run_claimed(event) in _RETRY_OUTCOMES:
-                raise InFlight(event.event_id)
-        elif processing.needs_processing(event):
-            if processing.process(event) in _RETRY_OUTCOMES:
-                raise InFlight(event.event_id)  # a racing retry claimed it first
-        elif processing.in_flight(event):
-            raise InFlight(event.event_id)
-        return
-    if receipt.created or processing.needs_processing(event):
-        db = router.db_for_write(ReceivedEvent)
-        transaction.on_commit(lambda: _enqueue_event(event), using=db)
-
-
-def _enqueue_event(event: ReceivedEvent) -> None:
-    """Queue the event's task; where it ran right here (no broker: eager), the answer
-    reports the outcome it recorded rather than the ``pending`` it was stored as."""
-    if _publish(event.pk) is _Published.RAN_HERE:
-        event.refresh_from_db(
-            fields=["status", "attempts", "last_attempt_at", "processed_at", "last_error"]
-        )
-
-
-class _Published(enum.Enum):
-    QUEUED = "queued"
-    RAN_HERE = "ran here"
-    FAILED = "failed"
-
-
-def enqueue(pk: int) -> bool:
-    """Queue ``process_event`` for an event; a broker outage leaves it pending.
-
-    The event is already committed, so nothing is lost: a redelivery or
-    a later sweep enqueues it again. ``False`` when it could not be queued.
-    """
-    return _publish(pk) is not _Published.FAILED
-
-
-def _publish(pk: int) -> _Published:
-    from ..publishing import publish
-    from ..tasks import process_event
-
-    try:
-        # Bounded: a delivery must be answered well within Thinkific's 5 s.
-        ran_here = publish(process_event, (pk,), retry=True, retry_policy=ENQUEUE_RETRY_POLICY)
-    except Exception:  # any broker/transport error: keep answering 200
-        logger.warning("Could not queue Thinkific event pk=%s; it stays pending", pk, exc_info=True)
-        return _Published.FAILED
-    return _Published.RAN_HERE if ran_here else _Published.QUEUED

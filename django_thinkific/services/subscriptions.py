@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from ..client import DEFAULT_PAGE_SIZE, Page, ThinkificClient
 from ..conf import get_settings
-from ..errors import APIDisabled, BadResponse, NotFound, ValidationFailed
+from ..errors import APIDisabled, BadResponse, RecordNotFound, UnusableWebhook, ValidationFailed
 from ..models import DeletedWebhook, Subscription
 from ..timestamps import parse_timestamp
 from ..topics import TOPICS
@@ -76,10 +76,6 @@ def validate(topic: Any, target_url: Any) -> None:
         errors["target_url"] = [message]
     if errors:
         raise ValidationFailed(errors, status=None)
-
-
-class UnusableWebhook(ValueError):
-    """An item of Thinkific's answer that cannot be stored; the message says why."""
 
 
 def _limit(field: str) -> int:
@@ -206,7 +202,7 @@ def delete(subscription: Subscription, *, client: ThinkificClient | None = None)
     try:
         (client or get_client()).delete_webhook(subscription.thinkific_id)
         existed = True
-    except NotFound:
+    except RecordNotFound:
         existed = False
     db = router.db_for_write(Subscription)
     with transaction.atomic(using=db):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...services.processing import recover_pending
+from ...services.dispatch import recover_pending
 
 
 class Command(BaseCommand):

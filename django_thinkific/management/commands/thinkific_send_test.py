@@ -9,7 +9,7 @@ from django.db.models import Q
 
 from ...errors import ThinkificAPIError
 from ...models import Subscription, max_length
-from ...services.test_events import send_test_event
+from ...services.sending import send_test_event
 
 #: The largest primary key a database column holds (BigAutoField).
 MAX_PK = 2**63 - 1
