@@ -95,14 +95,9 @@ def redis_url():
 @pytest.fixture
 def example_stack(redis_url, transactional_db):
     """The example project under gunicorn and a Celery worker, on the test database."""
-    from django.db import connection
-
-    from tests.settings import API_KEY
     from tests.stack import ExampleStack
 
-    db = connection.settings_dict
-    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    stack = ExampleStack(database_url=database_url, redis_url=redis_url, api_key=API_KEY)
+    stack = ExampleStack.on_test_database(redis_url=redis_url)
     try:
         yield stack
     finally:
