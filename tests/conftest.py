@@ -95,14 +95,9 @@ def redis_url():
 @pytest.fixture
 def example_stack(redis_url, transactional_db):
     """The example project under gunicorn and a Celery worker, on the test database."""
-    from django.db import connection
-
-    from tests.settings import API_KEY
     from tests.stack import ExampleStack
 
-    db = connection.settings_dict
-    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    stack = ExampleStack(database_url=database_url, redis_url=redis_url, api_key=API_KEY)
+    stack = ExampleStack.on_test_database(redis_url=redis_url)
     try:
         yield stack
     finally:
@@ -120,17 +115,87 @@ def _celery_join_flag():
 
 
 @pytest.fixture
-def staff_api(db):
-    """A DRF client logged in as staff with every permission of the app."""
+def staff(db):
+    """A staff account with every permission of the app: ``ops`` / ``ops-pw``."""
+    from tests.factories import operator
+
+    return operator()
+
+
+@pytest.fixture
+def member(db):
+    """A signed-up user who is not staff: ``member`` / ``member-pw``."""
     from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("member", password="member-pw")
+
+
+@pytest.fixture
+def staff_api(staff):
+    """A DRF client logged in as :func:`staff`."""
     from rest_framework.test import APIClient
 
-    from tests.factories import grant_all
-
-    user = grant_all(get_user_model().objects.create_user("ops", password="ops-pw", is_staff=True))
     client = APIClient()
-    client.force_login(user)
+    client.force_login(staff)
     return client
+
+
+class Connections:
+    """``connect(signal, receiver)``: connected (strongly) for one test, then disconnected."""
+
+    def __init__(self) -> None:
+        self._undo: list = []
+
+    def __call__(self, signal, receiver, *, sender=None):
+        signal.connect(receiver, sender=sender, weak=False)
+        self._undo.append(lambda: signal.disconnect(receiver, sender=sender))
+        return receiver
+
+    def by_uid(self, signal, dispatch_uid: str, *, sender=None) -> None:
+        """Disconnect at the end what the code under test connected as ``dispatch_uid``
+        (``receiver_for(..., dispatch_uid=...)`` connects ``f"{uid}:{topic}"``)."""
+        self._undo.append(lambda: signal.disconnect(sender=sender, dispatch_uid=dispatch_uid))
+
+    def disconnect_all(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+
+@pytest.fixture
+def connect():
+    """Connect a receiver for one test; it is disconnected afterwards, whatever happened::
+
+    def test_x(client, connect):
+        connect(order_created, grant_access)
+    """
+    connections = Connections()
+    try:
+        yield connections
+    finally:
+        connections.disconnect_all()
+
+
+@pytest.fixture
+def atomic_requests():
+    """``ATOMIC_REQUESTS`` on for one test, as a site that wraps each request in a transaction."""
+    from django.db import connections
+
+    connections["default"].settings_dict["ATOMIC_REQUESTS"] = True
+    try:
+        yield
+    finally:
+        connections["default"].settings_dict["ATOMIC_REQUESTS"] = False
+
+
+@pytest.fixture
+def failing_receiver(connect):
+    """A ``webhook_received`` receiver that raises ``RuntimeError: handler bug: no such course``."""
+    from django_thinkific.signals import webhook_received
+
+    def explode(sender, event, **kwargs):
+        raise RuntimeError("handler bug: no such course")
+
+    return connect(webhook_received, explode)
 
 
 @pytest.fixture

@@ -48,3 +48,23 @@ def grant_all(user):
         *Permission.objects.filter(content_type__app_label="django_thinkific")
     )
     return user
+
+
+def staff_user(*codenames, username=None, password="pw", **fields):  # noqa: S107
+    """A staff account holding only the app permissions named (none: it may do nothing here)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    users = get_user_model().objects
+    username = username or f"staff-{users.count()}"
+    user = users.create_user(username, password=password, is_staff=True, **fields)
+    for codename in codenames:
+        user.user_permissions.add(
+            Permission.objects.get(codename=codename, content_type__app_label="django_thinkific")
+        )
+    return user
+
+
+def operator(username="ops", password="ops-pw"):  # noqa: S107
+    """A staff account with every permission of the app (``ops`` / ``ops-pw``)."""
+    return grant_all(staff_user(username=username, password=password))

@@ -195,6 +195,10 @@ class ThrowawayRedis:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+#: Seconds a test waits for the site's answer to one delivery (Thinkific waits 5).
+ANSWER_TIMEOUT = 15
+
+
 class ExampleStack:
     """The example project as a site runs it: gunicorn web + Celery worker + Redis."""
 
@@ -220,7 +224,23 @@ class ExampleStack:
         self.url = f"http://127.0.0.1:{self.port}"
         self.services: list[Service] = []
 
-    def deliver(self, event: dict[str, Any], *, session: Any = None, timeout: float = 15) -> Any:
+    @classmethod
+    def on_test_database(cls, *, redis_url: str = "", **extra_env: str) -> ExampleStack:
+        """A stack on pytest's PostgreSQL test database, keyed with the test API key.
+
+        No ``redis_url``: ``CELERY_BROKER_URL`` is empty (enough with sync dispatch).
+        """
+        from django.db import connections
+
+        from tests.settings import API_KEY
+
+        db = connections["default"].settings_dict
+        database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        return cls(database_url=database_url, redis_url=redis_url, api_key=API_KEY, **extra_env)
+
+    def deliver(
+        self, event: dict[str, Any], *, session: Any = None, timeout: float = ANSWER_TIMEOUT
+    ) -> Any:
         """POST one signed delivery of ``event`` to the site, as Thinkific does."""
         import requests
 

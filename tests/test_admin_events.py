@@ -3,12 +3,11 @@
 from html import escape
 
 import pytest
-from django.contrib.auth.models import Permission
 
 from django_thinkific.models import ReceivedEvent
 from django_thinkific.signals import webhook_received
 from django_thinkific.testing import capture_events, post_event
-from tests.factories import ReceivedEventFactory
+from tests.factories import ReceivedEventFactory, staff_user
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/django_thinkific/receivedevent/"
@@ -75,7 +74,7 @@ def test_process_again_reruns_failed_and_processed_events(admin_client, client):
     assert (failed.status, failed.attempts) == ("processed", 2)
 
 
-def test_process_again_reports_failures_and_in_flight_events(admin_client):
+def test_process_again_reports_failures_and_in_flight_events(admin_client, connect):
     from django.utils import timezone
 
     in_flight = ReceivedEventFactory(status="pending", attempts=1, last_attempt_at=timezone.now())
@@ -84,15 +83,12 @@ def test_process_again_reports_failures_and_in_flight_events(admin_client):
     def explode(sender, **kwargs):
         raise ValueError("still broken")
 
-    webhook_received.connect(explode, weak=False)
-    try:
-        response = admin_client.post(
-            CHANGELIST,
-            {"action": "process_again_action", "_selected_action": [in_flight.pk, broken.pk]},
-            follow=True,
-        )
-    finally:
-        webhook_received.disconnect(explode)
+    connect(webhook_received, explode)
+    response = admin_client.post(
+        CHANGELIST,
+        {"action": "process_again_action", "_selected_action": [in_flight.pk, broken.pk]},
+        follow=True,
+    )
     html = response.content.decode()
     assert "1 event failed again; see its error." in html
     assert "1 event is being processed right now and was skipped." in html
@@ -102,10 +98,8 @@ def test_process_again_reports_failures_and_in_flight_events(admin_client):
     assert in_flight.attempts == 1
 
 
-def test_process_again_needs_change_permission(client, django_user_model):
-    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
-    viewer.user_permissions.add(Permission.objects.get(codename="view_receivedevent"))
-    client.force_login(viewer)
+def test_process_again_needs_change_permission(client):
+    client.force_login(staff_user("view_receivedevent", username="viewer"))
     event = ReceivedEventFactory(status="failed", attempts=1)
     page = client.get(CHANGELIST).content.decode()
     assert "process_again_action" not in page

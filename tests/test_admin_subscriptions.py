@@ -4,11 +4,10 @@ import json
 
 import pytest
 import responses
-from django.contrib.auth.models import Permission
 
 from django_thinkific.models import Subscription
 from django_thinkific.testing import sign
-from tests.factories import SubscriptionFactory
+from tests.factories import SubscriptionFactory, staff_user
 from tests.settings import API_KEY
 
 pytestmark = pytest.mark.django_db
@@ -265,10 +264,8 @@ def test_sync_failure_is_an_error_message(admin_client, fake_api):
     assert Subscription.objects.count() == 1
 
 
-def test_sync_button_needs_post_and_change_permission(client, django_user_model, fake_api):
-    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
-    viewer.user_permissions.add(Permission.objects.get(codename="view_subscription"))
-    client.force_login(viewer)
+def test_sync_button_needs_post_and_change_permission(client, fake_api):
+    client.force_login(staff_user("view_subscription", username="viewer"))
     assert "Sync from Thinkific" not in text(client.get(BASE))
     assert client.post(f"{BASE}sync/").status_code == 403
     assert fake_api.calls == []
@@ -278,10 +275,8 @@ def test_sync_view_refuses_get(admin_client):
     assert admin_client.get(f"{BASE}sync/").status_code == 405
 
 
-def test_actions_need_change_permission(client, django_user_model, fake_api):
-    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
-    viewer.user_permissions.add(Permission.objects.get(codename="view_subscription"))
-    client.force_login(viewer)
+def test_actions_need_change_permission(client, fake_api):
+    client.force_login(staff_user("view_subscription", username="viewer"))
     sub = SubscriptionFactory(target_url=URL)
     html = text(client.get(BASE))
     assert "send_test_event_action" not in html

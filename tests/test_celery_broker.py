@@ -10,27 +10,14 @@ from django.utils import timezone
 from django_thinkific.models import ReceivedEvent
 from django_thinkific.testing import sample_event
 from tests.factories import ReceivedEventFactory
+from tests.helpers import wait_until_processed
 from tests.stack import listener
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 
-def deliver(stack, event):
-    return stack.deliver(event, timeout=10)
-
-
 def statuses(ids):
     return dict(ReceivedEvent.objects.filter(event_id__in=ids).values_list("event_id", "status"))
-
-
-def wait_until_processed(ids, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = statuses(ids)
-        if len(found) == len(ids) and set(found.values()) == {"processed"}:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"not all processed after {timeout}s: {statuses(ids)}")
 
 
 def test_worker_processes_events_and_pending_ones_survive_a_stopped_worker(example_stack):
@@ -38,13 +25,13 @@ def test_worker_processes_events_and_pending_ones_survive_a_stopped_worker(examp
     worker = example_stack.start_worker()
 
     first = [sample_event(t) for t in ("order.created", "enrollment.completed") * 5]
-    assert [deliver(example_stack, e).status_code for e in first] == [200] * 10
+    assert [example_stack.deliver(e).status_code for e in first] == [200] * 10
     wait_until_processed([e["id"] for e in first])
     assert "completed '[TEST] lorem ipsum'" in worker.log_text()  # the example receiver ran there
 
     worker.stop()  # warm shutdown; the broker keeps what arrives meanwhile
     second = [sample_event("order.created") for _ in range(5)]
-    answers = [deliver(example_stack, e) for e in second]
+    answers = [example_stack.deliver(e) for e in second]
     assert [a.status_code for a in answers] == [200] * 5
     assert {a.json()["status"] for a in answers} == {"pending"}
     time.sleep(1)
@@ -92,7 +79,7 @@ def test_a_broker_that_never_answers_does_not_hold_gunicorn(example_stack, redis
         times = []
         for event in [*events, events[0]]:  # the last one: Thinkific's retry
             began = time.monotonic()
-            answer = deliver(example_stack, event)
+            answer = example_stack.deliver(event)
             times.append(round(time.monotonic() - began, 2))
             assert answer.status_code == 200, answer.text
             assert answer.json()["status"] == "pending"

@@ -45,7 +45,7 @@ def deliver_concurrently(body: bytes, n: int) -> list[int]:
 
 
 @pytest.fixture
-def counted_signal():
+def counted_signal(connect):
     calls = []
     lock = threading.Lock()
 
@@ -53,9 +53,8 @@ def counted_signal():
         with lock:
             calls.append(event.event_id)
 
-    webhook_received.connect(count, weak=False)
-    yield calls
-    webhook_received.disconnect(count)
+    connect(webhook_received, count)
+    return calls
 
 
 def test_twenty_threads_same_new_event_one_row_one_signal(counted_signal):
@@ -84,7 +83,7 @@ def test_twenty_threads_same_event_celery_dispatch_one_signal(counted_signal, th
     assert counted_signal == [event["id"]]
 
 
-def test_racing_retries_of_a_failed_event_run_it_once(counted_signal):
+def test_racing_retries_of_a_failed_event_run_it_once(counted_signal, connect):
     event = sample_event("order.created")
     failing = True
 
@@ -92,15 +91,12 @@ def test_racing_retries_of_a_failed_event_run_it_once(counted_signal):
         if failing:
             raise RuntimeError("down")
 
-    webhook_received.connect(fail_first, weak=False)
-    try:
-        statuses = deliver_concurrently(json.dumps(event).encode(), 1)
-        assert ReceivedEvent.objects.get().status == "failed"
-        failing = False
-        counted_signal.clear()
-        statuses = deliver_concurrently(json.dumps(event).encode(), 20)
-    finally:
-        webhook_received.disconnect(fail_first)
+    connect(webhook_received, fail_first)
+    statuses = deliver_concurrently(json.dumps(event).encode(), 1)
+    assert ReceivedEvent.objects.get().status == "failed"
+    failing = False
+    counted_signal.clear()
+    statuses = deliver_concurrently(json.dumps(event).encode(), 20)
     assert set(statuses) <= {200, 503}
     assert counted_signal == [event["id"]]
     stored = ReceivedEvent.objects.get()
@@ -141,7 +137,9 @@ def test_two_syncs_at_once_end_with_the_right_rows(thinkific):
     assert set(Subscription.objects.values_list("thinkific_id", flat=True)) == set(fake.webhooks)
 
 
-def test_event_is_committed_before_receivers_run_even_with_atomic_requests():
+def test_event_is_committed_before_receivers_run_even_with_atomic_requests(
+    atomic_requests, connect
+):
     """Another connection sees the stored event while the receivers are running."""
     seen_from_elsewhere = []
 
@@ -156,28 +154,14 @@ def test_event_is_committed_before_receivers_run_even_with_atomic_requests():
         thread.start()
         thread.join(timeout=30)
 
-    connections["default"].settings_dict["ATOMIC_REQUESTS"] = True
-    webhook_received.connect(look_from_another_connection, weak=False)
-    try:
-        statuses = deliver_concurrently(json.dumps(sample_event("order.created")).encode(), 1)
-    finally:
-        webhook_received.disconnect(look_from_another_connection)
-        connections["default"].settings_dict["ATOMIC_REQUESTS"] = False
+    connect(webhook_received, look_from_another_connection)
+    statuses = deliver_concurrently(json.dumps(sample_event("order.created")).encode(), 1)
     assert statuses == [200]
     assert seen_from_elsewhere == [True]
 
 
-def test_failed_event_and_its_error_survive_atomic_requests():
-    def explode(sender, **kwargs):
-        raise RuntimeError("handler bug")
-
-    connections["default"].settings_dict["ATOMIC_REQUESTS"] = True
-    webhook_received.connect(explode, weak=False)
-    try:
-        statuses = deliver_concurrently(json.dumps(sample_event("order.created")).encode(), 1)
-    finally:
-        webhook_received.disconnect(explode)
-        connections["default"].settings_dict["ATOMIC_REQUESTS"] = False
+def test_failed_event_and_its_error_survive_atomic_requests(atomic_requests, failing_receiver):
+    statuses = deliver_concurrently(json.dumps(sample_event("order.created")).encode(), 1)
     assert statuses == [200]
     stored = ReceivedEvent.objects.get()
     assert stored.status == "failed"

@@ -22,23 +22,15 @@ from rest_framework.test import APIClient
 from django_thinkific.models import ReceivedEvent
 from django_thinkific.testing import capture_events, post_event, sample_event, sign
 from django_thinkific.views import webhook
+from tests.helpers import WEBHOOK_URL as URL
+from tests.helpers import signed_post
 from tests.settings import API_KEY
 
-URL = "/thinkific/webhooks/"
 CHANGELIST = "/admin/django_thinkific/receivedevent/"
 pytestmark = pytest.mark.django_db
 FRACTIONAL = (
     "'{key}' must be a string or a whole number, not a number with a fraction or an exponent"
 )
-
-
-def raw_post(client, body: bytes):
-    return client.post(
-        URL,
-        data=body,
-        content_type="application/json",
-        HTTP_X_THINKIFIC_HMAC_SHA256=sign(body, API_KEY),
-    )
 
 
 def envelope(event_id: str, **fields: str) -> bytes:
@@ -55,7 +47,7 @@ def envelope(event_id: str, **fields: str) -> bytes:
     ["12345678901234567890.0", "12345678901234567891.0", "100.0", "1e3", "-0.0", "1.5"],
 )
 def test_an_id_sent_as_a_fractional_number_is_refused_with_a_reason(client, number):
-    response = raw_post(client, envelope(number))
+    response = signed_post(client, envelope(number))
     assert response.status_code == 400
     assert response.json()["error"] == FRACTIONAL.format(key="id")
     assert not ReceivedEvent.objects.exists()
@@ -65,9 +57,9 @@ def test_two_float_ids_that_are_one_double_never_collapse_into_one_event(client)
     # Before: both became "1.2345678901234567e+19": the second was a "duplicate" whose
     # receivers never ran. Now each is refused, and a string id keeps every digit.
     for number in ("12345678901234567890.0", "12345678901234567891.0"):
-        assert raw_post(client, envelope(number)).status_code == 400
+        assert signed_post(client, envelope(number)).status_code == 400
     for digits in ("12345678901234567890", "12345678901234567891"):
-        response = raw_post(client, envelope(f'"{digits}.0"'))
+        response = signed_post(client, envelope(f'"{digits}.0"'))
         assert (response.status_code, response.json()["duplicate"]) == (200, False)
     assert sorted(ReceivedEvent.objects.values_list("event_id", flat=True)) == [
         "12345678901234567890.0",
@@ -77,18 +69,18 @@ def test_two_float_ids_that_are_one_double_never_collapse_into_one_event(client)
 
 def test_integer_ids_keep_every_digit_and_equal_their_string(client):
     for number in ("20180126172320940835610", "20180126172320940835611", "-7", "9" * 64):
-        response = raw_post(client, envelope(number))
+        response = signed_post(client, envelope(number))
         assert (response.status_code, response.json()["duplicate"]) == (200, False), number
         assert response.json()["id"] == number
     # The same digits as a string are the same event id: a duplicate, not a new event.
-    response = raw_post(client, envelope('"20180126172320940835610"'))
+    response = signed_post(client, envelope('"20180126172320940835610"'))
     assert (response.status_code, response.json()["duplicate"]) == (200, True)
     assert ReceivedEvent.objects.count() == 4
 
 
 def test_a_tenant_id_sent_as_a_float_is_refused_too(client):
     body = b'{"id": "1", "resource": "order", "action": "created", "tenant_id": 3.0}'
-    response = raw_post(client, body)
+    response = signed_post(client, body)
     assert response.status_code == 400
     assert response.json()["error"] == FRACTIONAL.format(key="tenant_id")
 
@@ -161,7 +153,7 @@ FLOATS = {
 INTS = {"int": 10**16, "big_int": 10**30, "negative_int": -(10**20)}
 
 
-def test_a_receiver_run_again_sees_the_numbers_thinkific_sent():
+def test_a_receiver_run_again_sees_the_numbers_thinkific_sent(admin_user):
     """Process again (REST) re-reads the payload from the database; PostgreSQL's jsonb
     prints 1e16 as 10000000000000000, which used to come back as an int."""
     sent = {**FLOATS, **INTS, "nested": [{"amount": 3e17}, 2.0e19]}
@@ -169,11 +161,7 @@ def test_a_receiver_run_again_sees_the_numbers_thinkific_sent():
     client = APIClient()
     assert post_event(client, event).status_code == 200
     stored = ReceivedEvent.objects.get()
-
-    from django.contrib.auth import get_user_model
-
-    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
-    client.force_login(admin)
+    client.force_login(admin_user)
     with capture_events() as calls:
         response = client.post(f"/thinkific/api/events/{stored.pk}/process-again/")
     assert response.status_code == 200, response.content

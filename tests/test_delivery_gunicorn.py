@@ -12,7 +12,6 @@ import http.client
 import json
 
 import pytest
-from django.db import connections
 
 from django_thinkific.models import ReceivedEvent
 from django_thinkific.testing import sample_event, sign
@@ -28,11 +27,7 @@ LIMIT = 1024 * 1024  # the example site's MAX_BODY_SIZE (the default)
 @pytest.fixture(scope="module")
 def site(django_db_setup, django_db_blocker):
     """The example site under gunicorn (sync dispatch) on the test database, for the module."""
-    db = connections["default"].settings_dict
-    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    stack = ExampleStack(
-        database_url=database_url, redis_url="", api_key=API_KEY, THINKIFIC_DISPATCH="sync"
-    )
+    stack = ExampleStack.on_test_database(THINKIFIC_DISPATCH="sync")
     try:
         stack.start_web(workers=1)
         yield stack

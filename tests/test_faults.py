@@ -23,13 +23,12 @@ from django.db import connections
 from django_thinkific.models import ReceivedEvent
 from django_thinkific.testing import sample_event
 from tests import db_plugin
-from tests.settings import API_KEY
-from tests.stack import ExampleStack, ThrowawayRedis, wait_for
+from tests.helpers import rows, wait_until_processed
+from tests.stack import ANSWER_TIMEOUT, ExampleStack, ThrowawayRedis, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 Status = ReceivedEvent.Status
-ANSWER_TIMEOUT = 15  # seconds a test client waits for one answer
 
 
 # ------------------------------------------------------------------ helpers
@@ -38,41 +37,16 @@ ANSWER_TIMEOUT = 15  # seconds a test client waits for one answer
 @pytest.fixture
 def make_stack(transactional_db):
     """Build example stacks on the test database; all are stopped at the end."""
-    db = connections["default"].settings_dict
-    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     stacks: list[ExampleStack] = []
 
     def make(*, redis_url: str = "", **env: str) -> ExampleStack:
-        # No redis_url: CELERY_BROKER_URL is empty (no broker needed with sync dispatch).
-        stack = ExampleStack(database_url=database_url, redis_url=redis_url, api_key=API_KEY, **env)
+        stack = ExampleStack.on_test_database(redis_url=redis_url, **env)
         stacks.append(stack)
         return stack
 
     yield make
     for stack in stacks:
         stack.stop()
-
-
-def deliver(stack, event, *, session=None):
-    """POST one signed delivery, as Thinkific does."""
-    return stack.deliver(event, session=session, timeout=ANSWER_TIMEOUT)
-
-
-def rows(ids: list[str]) -> dict[str, ReceivedEvent]:
-    found = list(ReceivedEvent.objects.filter(event_id__in=ids))
-    assert len(found) == len({e.event_id for e in found})  # unique on event_id
-    return {e.event_id: e for e in found}
-
-
-def wait_until_processed(ids: list[str], *, timeout: float) -> dict[str, ReceivedEvent]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = rows(ids)
-        if len(found) == len(ids) and {e.status for e in found.values()} == {Status.PROCESSED}:
-            return found
-        time.sleep(0.2)
-    statuses = {i: e.status for i, e in rows(ids).items()}
-    raise AssertionError(f"not all {len(ids)} processed after {timeout}s: {statuses}")
 
 
 def _shop_lines(log: str, text: str) -> int:
@@ -128,7 +102,7 @@ def test_database_stopped_mid_burst_then_started(make_stack):
         session = requests.Session()
         while (event := next_event()) is not None:
             try:
-                outcome: int | str = deliver(stack, event, session=session).status_code
+                outcome: int | str = stack.deliver(event, session=session).status_code
             except requests.RequestException as exc:
                 outcome = f"{type(exc).__name__}: {exc}"
             with lock:
@@ -171,7 +145,7 @@ def test_database_stopped_mid_burst_then_started(make_stack):
             break
         session = requests.Session()
         for event_id in missing:
-            answers[event_id].append(deliver(stack, by_id[event_id], session=session).status_code)
+            answers[event_id].append(stack.deliver(by_id[event_id], session=session).status_code)
         time.sleep(1)
     assert [i for i in ids if answers[i][-1] != 200] == []
     assert {a for outcomes in answers.values() for a in outcomes} <= {200, 503}
@@ -195,7 +169,7 @@ def test_gunicorn_worker_killed_mid_request(make_stack):
 
     def first_delivery() -> None:
         try:
-            outcome["answer"] = deliver(stack, event).status_code
+            outcome["answer"] = stack.deliver(event).status_code
         except requests.RequestException as exc:
             outcome["answer"] = exc
 
@@ -232,7 +206,7 @@ def test_gunicorn_worker_killed_mid_request(make_stack):
         log=web.log,
     )
     time.sleep(2.5)
-    answer = deliver(stack, event)
+    answer = stack.deliver(event)
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == Status.PROCESSED
 
@@ -257,7 +231,7 @@ def test_celery_dispatch_with_the_broker_down(make_stack):
         ids = [event["id"] for event in events]
         for event in events:
             began = time.monotonic()
-            answer = deliver(stack, event)
+            answer = stack.deliver(event)
             took = time.monotonic() - began
             assert answer.status_code == 200, answer.text
             assert answer.json()["status"] == Status.PENDING
@@ -283,7 +257,7 @@ def test_celery_dispatch_with_the_broker_down(make_stack):
 
         # The site queues new deliveries again now that the broker is back.
         later = sample_event("order.created")
-        assert deliver(stack, later).status_code == 200
+        assert stack.deliver(later).status_code == 200
         wait_until_processed([later["id"]], timeout=30)
     finally:
         broker.stop()
@@ -301,7 +275,7 @@ def test_same_event_delivered_by_50_concurrent_requests(make_stack):
         session = requests.Session()
         barrier.wait()
         try:
-            answer = deliver(stack, event, session=session)
+            answer = stack.deliver(event, session=session)
         except requests.RequestException as exc:
             return f"{type(exc).__name__}: {exc}", None
         return answer.status_code, answer.headers.get("Retry-After")
@@ -317,7 +291,7 @@ def test_same_event_delivered_by_50_concurrent_requests(make_stack):
     event_row = ReceivedEvent.objects.get(event_id=event_id)
     assert (event_row.status, event_row.attempts) == (Status.PROCESSED, 1)
 
-    final = deliver(stack, event)  # a later retry of any 503
+    final = stack.deliver(event)  # a later retry of any 503
     assert final.status_code == 200
     assert final.json() == {"id": event_id, "status": Status.PROCESSED, "duplicate": True}
     log = web.log_text()
@@ -338,7 +312,7 @@ def test_slow_receiver_with_celery_dispatch_answers_fast(make_stack, redis_url):
 
     def timed(event: dict) -> tuple[int, float]:
         began = time.monotonic()
-        status = deliver(stack, event).status_code
+        status = stack.deliver(event).status_code
         return status, time.monotonic() - began
 
     with ThreadPoolExecutor(max_workers=4) as pool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import DataError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
@@ -21,7 +20,7 @@ def migrate(target):
     executor.migrate([(APP, target)])
 
 
-def test_migrating_clears_timestamps_postgresql_stored_but_cannot_return(client):
+def test_migrating_clears_timestamps_postgresql_stored_but_cannot_return(admin_client):
     migrate("0002_pruned_events_lost_attempts")
     events = ReceivedEvent._meta.db_table
     subs = Subscription._meta.db_table
@@ -48,7 +47,8 @@ def test_migrating_clears_timestamps_postgresql_stored_but_cannot_return(client)
     webhook = Subscription.objects.get(thinkific_id="w-1")
     assert webhook.remote_created_at is None
     assert webhook.remote_updated_at.year == 2026  # a usable value is kept
-    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
-    client.force_login(admin)
-    assert client.get(reverse("admin:django_thinkific_receivedevent_changelist")).status_code == 200
-    assert client.get(reverse("django_thinkific:event-list")).status_code == 200
+    assert (
+        admin_client.get(reverse("admin:django_thinkific_receivedevent_changelist")).status_code
+        == 200
+    )
+    assert admin_client.get(reverse("django_thinkific:event-list")).status_code == 200

@@ -142,7 +142,7 @@ def test_the_sweep_queues_the_event_once_a_real_broker_is_back(
 
 
 def test_a_publish_step_no_socket_timeout_reaches_is_cut_off_and_threads_stay_bounded(
-    client, site_broker, caplog
+    client, site_broker, caplog, connect
 ):
     """A ``before_task_publish`` receiver that hangs stands in for a DNS lookup or a
     transport that waits with no timeout: the deadline holds, and hung publishes
@@ -155,7 +155,7 @@ def test_a_publish_step_no_socket_timeout_reaches_is_cut_off_and_threads_stay_bo
         release.wait(30)
 
     earlier = publisher_threads()
-    before_task_publish.connect(hang, weak=False)
+    connect(before_task_publish, hang)
     try:
         with listener("refuses") as port:
             site_broker(broker_url("redis", port))
@@ -182,7 +182,6 @@ def test_a_publish_step_no_socket_timeout_reaches_is_cut_off_and_threads_stay_bo
             assert "Connection refused" in caplog.text
     finally:
         release.set()
-        before_task_publish.disconnect(hang)
     assert ReceivedEvent.objects.exclude(status="pending").count() == 0
 
 

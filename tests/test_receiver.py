@@ -8,16 +8,13 @@ from django.db import OperationalError, connection
 from django.urls import reverse
 
 from django_thinkific.models import ReceivedEvent
-from django_thinkific.signals import receiver_for, webhook_received
+from django_thinkific.signals import order_created, receiver_for, signal_for, webhook_received
 from django_thinkific.testing import capture_events, post_event, sample_event, sign
+from tests.helpers import WEBHOOK_URL as URL
+from tests.helpers import raw_post
 from tests.settings import API_KEY, APP_SECRET
 
-URL = "/thinkific/webhooks/"
 pytestmark = pytest.mark.django_db
-
-
-def raw_post(client, body: bytes, **headers):
-    return client.post(URL, data=body, content_type="application/json", **headers)
 
 
 def test_url_name_and_mount():
@@ -312,16 +309,6 @@ def test_each_sample_fires_its_own_signal(client, topic):
 # --- receivers that fail ------------------------------------------------------------------
 
 
-@pytest.fixture
-def failing_receiver():
-    def explode(sender, event, **kwargs):
-        raise RuntimeError("handler bug: no such course")
-
-    webhook_received.connect(explode, weak=False)
-    yield explode
-    webhook_received.disconnect(explode)
-
-
 def test_receiver_that_raises_still_answers_200_and_records_failure(client, failing_receiver):
     with capture_events("order.created") as others:
         response = post_event(client, "order.created")
@@ -334,22 +321,19 @@ def test_receiver_that_raises_still_answers_200_and_records_failure(client, fail
     assert len(others) == 1  # the other receivers still ran
 
 
-def test_writes_of_a_failed_event_are_rolled_back(client, failing_receiver, django_user_model):
-    @receiver_for("order.created")
+def test_writes_of_a_failed_event_are_rolled_back(
+    client, failing_receiver, django_user_model, connect
+):
     def create_user(sender, payload, **kwargs):
         django_user_model.objects.create(username=payload["user"]["email"])
 
-    try:
-        post_event(client, "order.created")
-    finally:
-        from django_thinkific.signals import order_created
-
-        order_created.disconnect(create_user)
+    connect(order_created, create_user)
+    post_event(client, "order.created")
     assert ReceivedEvent.objects.get().status == "failed"
     assert not django_user_model.objects.exists()
 
 
-def test_retry_after_failure_runs_again_and_counts(client):
+def test_retry_after_failure_runs_again_and_counts(client, connect):
     event = sample_event("enrollment.completed")
     seen = []
 
@@ -358,13 +342,10 @@ def test_retry_after_failure_runs_again_and_counts(client):
         if len(seen) == 1:
             raise ValueError("first time fails")
 
-    webhook_received.connect(flaky, weak=False)
-    try:
-        assert post_event(client, event).status_code == 200
-        assert ReceivedEvent.objects.get().status == "failed"
-        assert post_event(client, event).status_code == 200
-    finally:
-        webhook_received.disconnect(flaky)
+    connect(webhook_received, flaky)
+    assert post_event(client, event).status_code == 200
+    assert ReceivedEvent.objects.get().status == "failed"
+    assert post_event(client, event).status_code == 200
     stored = ReceivedEvent.objects.get()
     assert seen == [1, 2]
     assert (stored.status, stored.attempts, stored.last_error) == ("processed", 2, "")
@@ -375,12 +356,10 @@ def test_retry_after_failure_runs_again_and_counts(client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_atomic_requests_does_not_roll_back_the_event_or_its_error(client, failing_receiver):
-    connection.settings_dict["ATOMIC_REQUESTS"] = True
-    try:
-        response = post_event(client, "order.created")
-    finally:
-        connection.settings_dict["ATOMIC_REQUESTS"] = False
+def test_atomic_requests_does_not_roll_back_the_event_or_its_error(
+    client, atomic_requests, failing_receiver
+):
+    response = post_event(client, "order.created")
     assert response.status_code == 200
     stored = ReceivedEvent.objects.get()
     assert stored.status == "failed"
@@ -462,8 +441,10 @@ def test_celery_broker_down_keeps_event_pending_and_answers_200(client, thinkifi
 # --- receiver_for -------------------------------------------------------------------------
 
 
-def test_receiver_for_connects_several_topics(client):
+def test_receiver_for_connects_several_topics(client, connect):
     calls = []
+    for topic in ("order.created", "enrollment.completed"):
+        connect.by_uid(signal_for(topic), f"test-several:{topic}")
 
     @receiver_for("order.created", "enrollment.completed", dispatch_uid="test-several")
     def handler(sender, topic, **kwargs):
@@ -472,10 +453,6 @@ def test_receiver_for_connects_several_topics(client):
     post_event(client, "order.created")
     post_event(client, "enrollment.completed")
     post_event(client, "user.signin")
-    from django_thinkific.signals import signal_for
-
-    for topic in ("order.created", "enrollment.completed"):
-        signal_for(topic).disconnect(dispatch_uid=f"test-several:{topic}")
     assert calls == ["order.created", "enrollment.completed"]
 
 
@@ -514,22 +491,17 @@ def test_outcome_not_recorded_then_retried_until_taken_over(client, thinkific):
     assert (stored.status, stored.attempts) == ("processed", 2)
 
 
-def test_a_lost_claim_rolls_back_the_slow_run(client, django_user_model):
+def test_a_lost_claim_rolls_back_the_slow_run(client, django_user_model, connect):
     """A run so slow that another process took the event over must not commit too."""
     from django.db.models import F
 
-    @receiver_for("order.created", dispatch_uid="slow-run")
     def slow(sender, event, payload, **kwargs):
         django_user_model.objects.create(username="granted-access")
         # meanwhile another process takes the event over (bumps the version)
         ReceivedEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
 
-    try:
-        response = post_event(client, "order.created")
-    finally:
-        from django_thinkific.signals import order_created
-
-        order_created.disconnect(dispatch_uid="slow-run:order.created")
+    connect(order_created, slow)
+    response = post_event(client, "order.created")
     # The process that took the event over answers for it; this delivery gets 503
     # (Thinkific retries) instead of a 200 that no synchronous commit backs.
     assert response.status_code == 503
@@ -537,7 +509,7 @@ def test_a_lost_claim_rolls_back_the_slow_run(client, django_user_model):
     assert ReceivedEvent.objects.get().status == "pending"  # the new owner records the outcome
 
 
-def test_one_receivers_database_error_does_not_break_the_next(client, django_user_model):
+def test_one_receivers_database_error_does_not_break_the_next(client, django_user_model, connect):
     """On PostgreSQL a failed query aborts the transaction; each receiver has its own savepoint."""
     from django.db import IntegrityError
 
@@ -550,13 +522,9 @@ def test_one_receivers_database_error_does_not_break_the_next(client, django_use
     def next_receiver(sender, **kwargs):
         seen.append(django_user_model.objects.count())
 
-    webhook_received.connect(duplicate_user, weak=False)
-    webhook_received.connect(next_receiver, weak=False)
-    try:
-        post_event(client, "order.created")
-    finally:
-        webhook_received.disconnect(duplicate_user)
-        webhook_received.disconnect(next_receiver)
+    connect(webhook_received, duplicate_user)
+    connect(webhook_received, next_receiver)
+    post_event(client, "order.created")
     stored = ReceivedEvent.objects.get()
     assert seen == [1]  # it ran, and its query worked
     assert stored.status == "failed"

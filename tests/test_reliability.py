@@ -22,21 +22,6 @@ from tests.factories import ReceivedEventFactory
 Status = ReceivedEvent.Status
 
 
-@pytest.fixture
-def connect():
-    """Connect receivers for one test; disconnected afterwards."""
-    connected = []
-
-    def add(signal, receiver):
-        signal.connect(receiver, weak=False)
-        connected.append((signal, receiver))
-        return receiver
-
-    yield add
-    for signal, receiver in connected:
-        signal.disconnect(receiver)
-
-
 def mail_server_down() -> None:
     raise ConnectionRefusedError("[Errno 111] mail server down")
 

@@ -9,12 +9,10 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from django_thinkific import tasks
 from django_thinkific.checks import check_settings
@@ -22,7 +20,7 @@ from django_thinkific.models import PrunedEvent, ReceivedEvent
 from django_thinkific.services import retention
 from django_thinkific.signals import order_created
 from django_thinkific.testing import capture_events, post_event, sample_event
-from tests.factories import ReceivedEventFactory, grant_all
+from tests.factories import ReceivedEventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -182,10 +180,9 @@ def test_a_redelivery_whose_row_was_deleted_by_hand_mid_way_is_stored_again(clie
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_process_again_of_an_event_pruned_while_its_receivers_run_reports_it_gone():
-    staff = grant_all(get_user_model().objects.create_user("ops", password="ops-pw", is_staff=True))
-    api = APIClient()
-    api.force_login(staff)
+def test_process_again_of_an_event_pruned_while_its_receivers_run_reports_it_gone(
+    staff_api, connect
+):
     event = ReceivedEventFactory(
         status="processed", attempts=1, received_at=timezone.now() - timedelta(days=31)
     )
@@ -201,13 +198,8 @@ def test_process_again_of_an_event_pruned_while_its_receivers_run_reports_it_gon
         worker.start()
         worker.join(timeout=30)
 
-    order_created.connect(pruned_meanwhile, weak=False)
-    try:
-        response = api.post(
-            reverse("django_thinkific:event-process-again", args=[event.pk]),
-        )
-    finally:
-        order_created.disconnect(pruned_meanwhile)
+    connect(order_created, pruned_meanwhile)
+    response = staff_api.post(reverse("django_thinkific:event-process-again", args=[event.pk]))
     assert response.status_code == 200
     assert response.json() == {"processed": 0, "failed": 0, "skipped": 0, "gone": 1, "event": None}
     assert PrunedEvent.objects.filter(event_id=event.event_id).exists()

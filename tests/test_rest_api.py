@@ -1,12 +1,10 @@
 """The staff REST API, driven over HTTP as a client would, against the fake Thinkific API."""
 
-import base64
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 import pytest
 import responses
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +15,8 @@ from django_thinkific.models import ReceivedEvent, Subscription
 from django_thinkific.signals import webhook_received
 from django_thinkific.testing import capture_events, sign
 from tests import settings as test_settings
-from tests.factories import ReceivedEventFactory, SubscriptionFactory, grant_all
+from tests.factories import ReceivedEventFactory, SubscriptionFactory, staff_user
+from tests.helpers import basic
 
 pytestmark = pytest.mark.django_db
 
@@ -30,35 +29,11 @@ def url(name, *args):
     return reverse(f"django_thinkific:{name}", args=args)
 
 
-def basic(username, password):
-    token = base64.b64encode(f"{username}:{password}".encode()).decode()
-    return f"Basic {token}"
-
-
 class ReadOnly(BasePermission):
     """A site's own permission class, named in REST_PERMISSION_CLASSES below."""
 
     def has_permission(self, request, view):
         return request.method in SAFE_METHODS
-
-
-@pytest.fixture
-def staff():
-    return grant_all(
-        get_user_model().objects.create_user("staff", password="staff-pw", is_staff=True)
-    )
-
-
-@pytest.fixture
-def member():
-    return get_user_model().objects.create_user("member", password="member-pw")
-
-
-@pytest.fixture
-def api(staff):
-    client = APIClient()
-    client.force_login(staff)
-    return client
 
 
 def assert_no_key(response):
@@ -79,8 +54,8 @@ def test_url_names_live_in_the_app_namespace():
     assert url("event-process-again", 7) == "/thinkific/api/events/7/process-again/"
 
 
-def test_api_root_lists_both_collections(api):
-    response = api.get(url("api-root"))
+def test_api_root_lists_both_collections(staff_api):
+    response = staff_api.get(url("api-root"))
     assert response.status_code == 200
     assert set(response.json()) == {"subscriptions", "events"}
 
@@ -138,7 +113,7 @@ def test_refused_to_anyone_but_staff(fake_api, member, who, method, name, detail
 def test_basic_auth_works_for_staff(fake_api, staff):
     SubscriptionFactory()
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=basic("staff", "staff-pw"))
+    client.credentials(HTTP_AUTHORIZATION=basic("ops", "ops-pw"))
     assert client.get(url("subscription-list")).status_code == 200
     response = client.post(
         url("subscription-list"), {"topic": "order.created", "target_url": URL}, format="json"
@@ -156,23 +131,25 @@ def test_permission_classes_are_configurable(thinkific, member):
     assert client.get(url("event-list")).status_code == 200
 
 
-def test_every_configured_class_must_allow(thinkific, api, fake_api):
+def test_every_configured_class_must_allow(thinkific, staff_api, fake_api):
     thinkific(
         REST_PERMISSION_CLASSES=[
             "rest_framework.permissions.IsAdminUser",
             "tests.test_rest_api.ReadOnly",
         ]
     )
-    assert api.get(url("subscription-list")).status_code == 200
-    response = api.post(url("subscription-list"), {"topic": "order.created", "target_url": URL})
+    assert staff_api.get(url("subscription-list")).status_code == 200
+    response = staff_api.post(
+        url("subscription-list"), {"topic": "order.created", "target_url": URL}
+    )
     assert response.status_code == 403
     assert fake_api.calls == []
 
 
-def test_an_unimportable_permission_class_names_the_setting(thinkific, api):
+def test_an_unimportable_permission_class_names_the_setting(thinkific, staff_api):
     thinkific(REST_PERMISSION_CLASSES=["tests.nowhere.Nobody"])
     with pytest.raises(ImproperlyConfigured, match="REST_PERMISSION_CLASSES"):
-        api.get(url("subscription-list"))
+        staff_api.get(url("subscription-list"))
 
 
 def test_session_requests_need_a_csrf_token(fake_api, staff):
@@ -194,10 +171,10 @@ def test_session_requests_need_a_csrf_token(fake_api, staff):
 # --- subscriptions ----------------------------------------------------------------------
 
 
-def test_list_subscriptions(api):
+def test_list_subscriptions(staff_api):
     SubscriptionFactory(topic="order.created", target_url=URL)
     SubscriptionFactory(topic="enrollment.completed", target_url=URL, status="inactive")
-    response = api.get(url("subscription-list"))
+    response = staff_api.get(url("subscription-list"))
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 2
@@ -207,31 +184,31 @@ def test_list_subscriptions(api):
     assert row["thinkific_id"]
     assert row["status"] == "active"
 
-    filtered = api.get(url("subscription-list"), {"status": "inactive"}).json()
+    filtered = staff_api.get(url("subscription-list"), {"status": "inactive"}).json()
     assert [row["topic"] for row in filtered["results"]] == ["enrollment.completed"]
-    filtered = api.get(url("subscription-list"), {"topic": "order.created"}).json()
+    filtered = staff_api.get(url("subscription-list"), {"topic": "order.created"}).json()
     assert [row["topic"] for row in filtered["results"]] == ["order.created"]
 
 
-def test_subscription_list_pages(api):
+def test_subscription_list_pages(staff_api):
     SubscriptionFactory.create_batch(3)
-    first = api.get(url("subscription-list"), {"page_size": 2}).json()
+    first = staff_api.get(url("subscription-list"), {"page_size": 2}).json()
     assert (first["count"], len(first["results"])) == (3, 2)
-    second = api.get(first["next"]).json()
+    second = staff_api.get(first["next"]).json()
     assert len(second["results"]) == 1
 
 
-def test_retrieve_subscription(api):
+def test_retrieve_subscription(staff_api):
     sub = SubscriptionFactory(topic="order.created", target_url=URL)
-    response = api.get(url("subscription-detail", sub.pk))
+    response = staff_api.get(url("subscription-detail", sub.pk))
     assert response.status_code == 200
     assert response.json()["id"] == sub.pk
     assert response.json()["thinkific_id"] == sub.thinkific_id
-    assert api.get(url("subscription-detail", sub.pk + 1)).status_code == 404
+    assert staff_api.get(url("subscription-detail", sub.pk + 1)).status_code == 404
 
 
-def test_create_goes_to_thinkific_and_answers_201(api, fake_api):
-    response = api.post(
+def test_create_goes_to_thinkific_and_answers_201(staff_api, fake_api):
+    response = staff_api.post(
         url("subscription-list"),
         # Read-only fields in the input are ignored, not trusted.
         {"topic": "order.created", "target_url": URL, "thinkific_id": "1", "status": "x"},
@@ -255,17 +232,17 @@ def test_create_goes_to_thinkific_and_answers_201(api, fake_api):
         ({"topic": "order.created", "target_url": "not a url"}, None),
     ],
 )
-def test_create_refused_locally_is_422_with_thinkifics_messages(api, fake_api, data, errors):
-    response = api.post(url("subscription-list"), data, format="json")
+def test_create_refused_locally_is_422_with_thinkifics_messages(staff_api, fake_api, data, errors):
+    response = staff_api.post(url("subscription-list"), data, format="json")
     assert response.status_code == 422
     assert response.json() == (errors or {"target_url": ["is not valid"]})
     assert fake_api.calls == []  # refused before calling out
     assert not Subscription.objects.exists()
 
 
-def test_create_refused_by_thinkific_is_422_and_stores_nothing(api, fake_api):
+def test_create_refused_by_thinkific_is_422_and_stores_nothing(staff_api, fake_api):
     fake_api.fail_next(422, {"errors": {"url": "is not valid"}})
-    response = api.post(
+    response = staff_api.post(
         url("subscription-list"), {"topic": "order.created", "target_url": URL}, format="json"
     )
     assert response.status_code == 422
@@ -274,17 +251,17 @@ def test_create_refused_by_thinkific_is_422_and_stores_nothing(api, fake_api):
     assert not Subscription.objects.exists()
 
 
-def test_thinkifics_errors_not_tied_to_a_field_are_non_field_errors(api, fake_api):
+def test_thinkifics_errors_not_tied_to_a_field_are_non_field_errors(staff_api, fake_api):
     fake_api.fail_next(422, {"errors": {"base": "Webhook limit reached"}})
-    response = api.post(
+    response = staff_api.post(
         url("subscription-list"), {"topic": "order.created", "target_url": URL}, format="json"
     )
     assert response.status_code == 422
     assert response.json() == {"non_field_errors": ["Webhook limit reached"]}
 
 
-def test_malformed_input_is_400(api, fake_api):
-    response = api.post(url("subscription-list"), {"topic": "order.created"}, format="json")
+def test_malformed_input_is_400(staff_api, fake_api):
+    response = staff_api.post(url("subscription-list"), {"topic": "order.created"}, format="json")
     assert response.status_code == 400
     assert response.json() == {"target_url": ["This field is required."]}
     assert fake_api.calls == []
@@ -298,9 +275,9 @@ def test_malformed_input_is_400(api, fake_api):
         (400, 1, {}),  # a status Thinkific does not document
     ],
 )
-def test_create_upstream_failure_is_502(api, fake_api, status, times, headers):
+def test_create_upstream_failure_is_502(staff_api, fake_api, status, times, headers):
     fake_api.fail_next(status, None, times=times, headers=headers)
-    response = api.post(
+    response = staff_api.post(
         url("subscription-list"), {"topic": "order.created", "target_url": URL}, format="json"
     )
     assert response.status_code == 502
@@ -309,10 +286,10 @@ def test_create_upstream_failure_is_502(api, fake_api, status, times, headers):
     assert not Subscription.objects.exists()
 
 
-def test_create_when_thinkific_is_unreachable_is_502(api, fake_api, thinkific):
+def test_create_when_thinkific_is_unreachable_is_502(staff_api, fake_api, thinkific):
     # Nothing answers at this host: `responses` refuses the connection.
     thinkific(API_BASE_URL="https://down.thinkific.test/api/v2")
-    response = api.post(
+    response = staff_api.post(
         url("subscription-list"), {"topic": "order.created", "target_url": URL}, format="json"
     )
     assert response.status_code == 502
@@ -323,9 +300,9 @@ def test_create_when_thinkific_is_unreachable_is_502(api, fake_api, thinkific):
     assert not Subscription.objects.exists()
 
 
-def test_rate_limited_is_503_with_retry_after(api, fake_api):
+def test_rate_limited_is_503_with_retry_after(staff_api, fake_api):
     fake_api.fail_next(429, {"error": "Too many requests"}, headers={"Retry-After": "120"})
-    response = api.post(
+    response = staff_api.post(
         url("subscription-list"), {"topic": "order.created", "target_url": URL}, format="json"
     )
     assert response.status_code == 503
@@ -333,9 +310,9 @@ def test_rate_limited_is_503_with_retry_after(api, fake_api):
     assert "rate limiting" in response.json()["detail"]
 
 
-def test_disabled_api_is_503(api, fake_api, thinkific):
+def test_disabled_api_is_503(staff_api, fake_api, thinkific):
     thinkific(API_ENABLED=False)
-    response = api.post(
+    response = staff_api.post(
         url("subscription-list"), {"topic": "order.created", "target_url": URL}, format="json"
     )
     assert response.status_code == 503
@@ -343,10 +320,10 @@ def test_disabled_api_is_503(api, fake_api, thinkific):
     assert fake_api.calls == []
 
 
-def test_put_updates_thinkific_then_the_row(api, fake_api):
+def test_put_updates_thinkific_then_the_row(staff_api, fake_api):
     sub = SubscriptionFactory(topic="order.created", target_url=URL)
     fake_api.add_webhook("order.created", URL, id=sub.thinkific_id)
-    response = api.put(
+    response = staff_api.put(
         url("subscription-detail", sub.pk),
         {"topic": "enrollment.completed", "target_url": OTHER_URL},
         format="json",
@@ -361,18 +338,18 @@ def test_put_updates_thinkific_then_the_row(api, fake_api):
     assert fake_api.webhooks[sub.thinkific_id]["topic"] == "enrollment.completed"
 
 
-def test_put_needs_both_fields(api, fake_api):
+def test_put_needs_both_fields(staff_api, fake_api):
     sub = SubscriptionFactory()
-    response = api.put(url("subscription-detail", sub.pk), {"target_url": URL}, format="json")
+    response = staff_api.put(url("subscription-detail", sub.pk), {"target_url": URL}, format="json")
     assert response.status_code == 400
     assert response.json() == {"topic": ["This field is required."]}
     assert fake_api.calls == []
 
 
-def test_patch_keeps_the_field_not_sent(api, fake_api):
+def test_patch_keeps_the_field_not_sent(staff_api, fake_api):
     sub = SubscriptionFactory(topic="order.created", target_url=URL)
     fake_api.add_webhook("order.created", URL, id=sub.thinkific_id)
-    response = api.patch(
+    response = staff_api.patch(
         url("subscription-detail", sub.pk), {"target_url": OTHER_URL}, format="json"
     )
     assert response.status_code == 200
@@ -381,11 +358,11 @@ def test_patch_keeps_the_field_not_sent(api, fake_api):
     assert fake_api.webhooks[sub.thinkific_id]["target_url"] == OTHER_URL
 
 
-def test_update_refused_by_thinkific_is_422_and_keeps_the_row(api, fake_api):
+def test_update_refused_by_thinkific_is_422_and_keeps_the_row(staff_api, fake_api):
     sub = SubscriptionFactory(topic="order.created", target_url=URL)
     fake_api.add_webhook("order.created", URL, id=sub.thinkific_id)
     fake_api.fail_next(422, {"errors": {"url": ["is not valid"]}})
-    response = api.patch(
+    response = staff_api.patch(
         url("subscription-detail", sub.pk), {"target_url": OTHER_URL}, format="json"
     )
     assert response.status_code == 422
@@ -394,9 +371,9 @@ def test_update_refused_by_thinkific_is_422_and_keeps_the_row(api, fake_api):
     assert sub.target_url == URL
 
 
-def test_update_of_a_webhook_gone_from_thinkific_is_404(api, fake_api):
+def test_update_of_a_webhook_gone_from_thinkific_is_404(staff_api, fake_api):
     sub = SubscriptionFactory(topic="order.created", target_url=URL)  # not in the fake
-    response = api.patch(
+    response = staff_api.patch(
         url("subscription-detail", sub.pk), {"target_url": OTHER_URL}, format="json"
     )
     assert response.status_code == 404
@@ -405,11 +382,11 @@ def test_update_of_a_webhook_gone_from_thinkific_is_404(api, fake_api):
     assert sub.target_url == URL
 
 
-def test_update_when_thinkific_keeps_failing_is_502(api, fake_api, retry_pauses):
+def test_update_when_thinkific_keeps_failing_is_502(staff_api, fake_api, retry_pauses):
     sub = SubscriptionFactory(topic="order.created", target_url=URL)
     fake_api.add_webhook("order.created", URL, id=sub.thinkific_id)
     fake_api.fail_next(500, times=4)  # a PUT is retried; every attempt fails
-    response = api.patch(
+    response = staff_api.patch(
         url("subscription-detail", sub.pk), {"target_url": OTHER_URL}, format="json"
     )
     assert response.status_code == 502
@@ -419,41 +396,41 @@ def test_update_when_thinkific_keeps_failing_is_502(api, fake_api, retry_pauses)
     assert sub.target_url == URL
 
 
-def test_delete_removes_it_at_thinkific_and_here(api, fake_api):
+def test_delete_removes_it_at_thinkific_and_here(staff_api, fake_api):
     sub = SubscriptionFactory()
     fake_api.add_webhook(sub.topic, sub.target_url, id=sub.thinkific_id)
-    response = api.delete(url("subscription-detail", sub.pk))
+    response = staff_api.delete(url("subscription-detail", sub.pk))
     assert response.status_code == 204
     assert fake_api.webhooks == {}
     assert not Subscription.objects.exists()
 
 
-def test_delete_of_a_webhook_thinkific_already_deleted_is_204(api, fake_api):
+def test_delete_of_a_webhook_thinkific_already_deleted_is_204(staff_api, fake_api):
     sub = SubscriptionFactory()
-    response = api.delete(url("subscription-detail", sub.pk))
+    response = staff_api.delete(url("subscription-detail", sub.pk))
     assert response.status_code == 204
     assert fake_api.calls == [("DELETE", f"/webhooks/{sub.thinkific_id}")]
     assert not Subscription.objects.exists()
 
 
-def test_delete_refused_keeps_the_row(api, fake_api):
+def test_delete_refused_keeps_the_row(staff_api, fake_api):
     sub = SubscriptionFactory()
     fake_api.add_webhook(sub.topic, sub.target_url, id=sub.thinkific_id)
     fake_api.fail_next(403, {"error": "Forbidden"})
-    response = api.delete(url("subscription-detail", sub.pk))
+    response = staff_api.delete(url("subscription-detail", sub.pk))
     assert response.status_code == 502
     assert response.json() == {"detail": "Thinkific refused the API key (403)"}
     assert_no_key(response)
     assert Subscription.objects.exists()
 
 
-def test_sync_mirrors_thinkific_and_reports_counts(api, fake_api):
+def test_sync_mirrors_thinkific_and_reports_counts(staff_api, fake_api):
     kept = SubscriptionFactory(topic="order.created", target_url=URL)
     SubscriptionFactory(topic="user.signup")  # gone from Thinkific
     fake_api.add_webhook("order.created", OTHER_URL, id=kept.thinkific_id)  # changed there
     fake_api.add_webhook("enrollment.completed", URL)
     fake_api.add_webhook("user.signup", URL)
-    response = api.post(url("subscription-sync"))
+    response = staff_api.post(url("subscription-sync"))
     assert response.status_code == 200
     assert response.json() == {
         "created": 2,
@@ -481,10 +458,10 @@ def test_sync_mirrors_thinkific_and_reports_counts(api, fake_api):
         (200, {"unexpected": "shape"}),  # not the documented JSON
     ],
 )
-def test_sync_failure_is_502_and_deletes_nothing(api, fake_api, status, body):
+def test_sync_failure_is_502_and_deletes_nothing(staff_api, fake_api, status, body):
     SubscriptionFactory()
     fake_api.fail_next(status, body, times=4)
-    response = api.post(url("subscription-sync"))
+    response = staff_api.post(url("subscription-sync"))
     assert response.status_code == 502
     assert response.json()["detail"].startswith("Thinkific")
     assert_no_key(response)
@@ -494,10 +471,10 @@ def test_sync_failure_is_502_and_deletes_nothing(api, fake_api, status, body):
 # --- send-test --------------------------------------------------------------------------
 
 
-def test_send_test_posts_a_signed_sample_to_the_target(api, target):
+def test_send_test_posts_a_signed_sample_to_the_target(staff_api, target):
     sub = SubscriptionFactory(topic="order.created", target_url=URL)
     target.add(responses.POST, URL, status=204)
-    response = api.post(url("subscription-send-test", sub.pk))
+    response = staff_api.post(url("subscription-send-test", sub.pk))
     assert response.status_code == 200
     body = response.json()
     assert body == {
@@ -512,35 +489,35 @@ def test_send_test_posts_a_signed_sample_to_the_target(api, target):
     assert f'"id": "{body["event_id"]}"' in sent.body.decode()
 
 
-def test_send_test_reports_a_refusing_target(api, target):
+def test_send_test_reports_a_refusing_target(staff_api, target):
     sub = SubscriptionFactory(topic="order.created", target_url=URL)
     target.add(responses.POST, URL, status=500, body="secret stack trace")
-    body = api.post(url("subscription-send-test", sub.pk)).json()
+    body = staff_api.post(url("subscription-send-test", sub.pk)).json()
     assert (body["status_code"], body["ok"]) == (500, False)
     assert "secret stack trace" not in str(body)  # the target's body is never echoed
 
 
-def test_send_test_reports_an_unreachable_target(api, target):
+def test_send_test_reports_an_unreachable_target(staff_api, target):
     sub = SubscriptionFactory(topic="order.created", target_url=URL)  # nothing registered
-    response = api.post(url("subscription-send-test", sub.pk))
+    response = staff_api.post(url("subscription-send-test", sub.pk))
     assert response.status_code == 200
     body = response.json()
     assert (body["status_code"], body["ok"]) == (None, False)
     assert "could not be reached" in body["detail"]
 
 
-def test_send_test_to_a_target_thinkific_would_refuse_is_422(api, target):
+def test_send_test_to_a_target_thinkific_would_refuse_is_422(staff_api, target):
     sub = SubscriptionFactory(topic="order.created", target_url="http://shop.acme.io/hook")
-    response = api.post(url("subscription-send-test", sub.pk))
+    response = staff_api.post(url("subscription-send-test", sub.pk))
     assert response.status_code == 422
     assert response.json() == {"target_url": ["is not valid"]}
     assert len(target.calls) == 0
 
 
-def test_send_test_without_a_signing_secret_is_503(api, target, thinkific):
+def test_send_test_without_a_signing_secret_is_503(staff_api, target, thinkific):
     sub = SubscriptionFactory(topic="order.created", target_url=URL)
     thinkific(API_KEY=None, APP_CLIENT_SECRET=None, WEBHOOK_SECRETS=[])
-    response = api.post(url("subscription-send-test", sub.pk))
+    response = staff_api.post(url("subscription-send-test", sub.pk))
     assert response.status_code == 503
     assert len(target.calls) == 0
 
@@ -557,10 +534,10 @@ def _ids(response):
     return [row["event_id"] for row in response.json()["results"]]
 
 
-def test_list_events_newest_first_without_payloads(api):
+def test_list_events_newest_first_without_payloads(staff_api):
     ReceivedEventFactory(event_id="old", received_at=_at(1))
     ReceivedEventFactory(event_id="new", received_at=_at(2), status="failed", last_error="boom")
-    response = api.get(url("event-list"))
+    response = staff_api.get(url("event-list"))
     assert _ids(response) == ["new", "old"]
     row = response.json()["results"][0]
     assert row["status"] == "failed"
@@ -569,15 +546,15 @@ def test_list_events_newest_first_without_payloads(api):
     assert "last_error" not in row
 
 
-def test_retrieve_event_includes_payload_and_error(api):
+def test_retrieve_event_includes_payload_and_error(staff_api):
     event = ReceivedEventFactory(status="failed", last_error="Traceback: boom")
-    response = api.get(url("event-detail", event.pk))
+    response = staff_api.get(url("event-detail", event.pk))
     assert response.status_code == 200
     body = response.json()
     assert body["event_id"] == event.event_id
     assert body["payload"] == event.payload
     assert body["last_error"] == "Traceback: boom"
-    assert api.get(url("event-detail", event.pk + 1)).status_code == 404
+    assert staff_api.get(url("event-detail", event.pk + 1)).status_code == 404
 
 
 @pytest.fixture
@@ -608,8 +585,8 @@ def events_to_filter():
         ({"status": "", "topic": ""}, ["c", "b", "a"]),  # blank means no filter
     ],
 )
-def test_event_filters(api, events_to_filter, params, expected):
-    assert _ids(api.get(url("event-list"), params)) == expected
+def test_event_filters(staff_api, events_to_filter, params, expected):
+    assert _ids(staff_api.get(url("event-list"), params)) == expected
 
 
 @pytest.mark.parametrize(
@@ -621,13 +598,13 @@ def test_event_filters(api, events_to_filter, params, expected):
         ({"status": "lost"}, "status"),
     ],
 )
-def test_a_bad_filter_is_400_naming_it(api, events_to_filter, params, field):
-    response = api.get(url("event-list"), params)
+def test_a_bad_filter_is_400_naming_it(staff_api, events_to_filter, params, field):
+    response = staff_api.get(url("event-list"), params)
     assert response.status_code == 400
     assert list(response.json()) == [field]
 
 
-def test_cursor_pagination_walks_every_event_once(api):
+def test_cursor_pagination_walks_every_event_once(staff_api):
     base = timezone.now() - timedelta(days=1)
     # Ties in received_at included: pk orders them.
     for i in range(7):
@@ -638,7 +615,7 @@ def test_cursor_pagination_walks_every_event_once(api):
     seen, pages = [], 0
     next_url = url("event-list") + "?page_size=3"
     while next_url:
-        body = api.get(next_url).json()
+        body = staff_api.get(next_url).json()
         assert "count" not in body  # no COUNT(*) over a big table
         seen += [row["event_id"] for row in body["results"]]
         next_url = body["next"]
@@ -647,10 +624,10 @@ def test_cursor_pagination_walks_every_event_once(api):
     assert pages == 3
 
 
-def test_cursor_pagination_keeps_filters(api, events_to_filter):
-    first = api.get(url("event-list"), {"status": "failed", "page_size": 1}).json()
+def test_cursor_pagination_keeps_filters(staff_api, events_to_filter):
+    first = staff_api.get(url("event-list"), {"status": "failed", "page_size": 1}).json()
     assert [row["event_id"] for row in first["results"]] == ["c"]
-    second = api.get(first["next"]).json()
+    second = staff_api.get(first["next"]).json()
     assert [row["event_id"] for row in second["results"]] == ["b"]
     assert second["next"] is None
 
@@ -659,18 +636,18 @@ def test_cursor_pagination_keeps_filters(api, events_to_filter):
     ("method", "detail"),
     [("post", False), ("put", True), ("patch", True), ("delete", True)],
 )
-def test_events_are_read_only(api, method, detail):
+def test_events_are_read_only(staff_api, method, detail):
     event = ReceivedEventFactory()
     path = url("event-detail", event.pk) if detail else url("event-list")
-    response = getattr(api, method)(path, {"status": "processed"}, format="json")
+    response = getattr(staff_api, method)(path, {"status": "processed"}, format="json")
     assert response.status_code == 405
     assert ReceivedEvent.objects.get().status == "pending"
 
 
-def test_process_again_runs_the_signals(api):
+def test_process_again_runs_the_signals(staff_api):
     event = ReceivedEventFactory(status="processed", attempts=1)
     with capture_events("order.created") as calls:
-        response = api.post(url("event-process-again", event.pk))
+        response = staff_api.post(url("event-process-again", event.pk))
     assert response.status_code == 200
     body = response.json()
     assert (body["processed"], body["failed"], body["skipped"]) == (1, 0, 0)
@@ -679,17 +656,14 @@ def test_process_again_runs_the_signals(api):
     assert [c.event.pk for c in calls] == [event.pk]
 
 
-def test_process_again_reports_a_failing_receiver(api):
+def test_process_again_reports_a_failing_receiver(staff_api, connect):
     event = ReceivedEventFactory(status="failed", attempts=1)
 
     def broken(**kwargs):
         raise RuntimeError("still broken")
 
-    webhook_received.connect(broken, weak=False)
-    try:
-        response = api.post(url("event-process-again", event.pk))
-    finally:
-        webhook_received.disconnect(broken)
+    connect(webhook_received, broken)
+    response = staff_api.post(url("event-process-again", event.pk))
     assert response.status_code == 200
     body = response.json()
     assert (body["processed"], body["failed"], body["skipped"]) == (0, 1, 0)
@@ -699,10 +673,10 @@ def test_process_again_reports_a_failing_receiver(api):
     assert event.status == "failed"
 
 
-def test_process_again_skips_an_event_being_processed_right_now(api):
+def test_process_again_skips_an_event_being_processed_right_now(staff_api):
     event = ReceivedEventFactory(status="pending", attempts=1, last_attempt_at=timezone.now())
     with capture_events() as calls:
-        response = api.post(url("event-process-again", event.pk))
+        response = staff_api.post(url("event-process-again", event.pk))
     assert response.status_code == 200
     assert (response.json()["processed"], response.json()["skipped"]) == (0, 1)
     assert calls == []
@@ -729,10 +703,7 @@ def test_process_again_skips_an_event_being_processed_right_now(api):
 )
 def test_model_permissions_per_action(fake_api, codenames, method, name, args, allowed):
     """Staff status alone is not enough: each action needs the admin's permission."""
-    from django.contrib.auth.models import Permission
-
-    user = get_user_model().objects.create_user("limited", password="pw", is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    user = staff_user(*codenames, username="limited")
     client = APIClient()
     client.force_authenticate(user)
     objects = {

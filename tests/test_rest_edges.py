@@ -12,26 +12,17 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from tests.factories import ReceivedEventFactory, SubscriptionFactory, grant_all
+from tests.factories import ReceivedEventFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
 EVENTS = "/thinkific/api/events/"
 SUBSCRIPTIONS = "/thinkific/api/subscriptions/"
-
-
-@pytest.fixture
-def api():
-    user = grant_all(get_user_model().objects.create_user("ops", password="pw", is_staff=True))
-    client = APIClient()
-    client.force_login(user)
-    return client
 
 
 def _at(year, month, day, hour=12):
@@ -58,19 +49,19 @@ BAD_TEXT = ["order\x00created", "\x00", "order.created\x00"]
 @pytest.mark.parametrize("value", BAD_TEXT)
 @pytest.mark.parametrize("name", ["topic", "status"])
 @pytest.mark.parametrize("path", [EVENTS, SUBSCRIPTIONS])
-def test_a_nul_in_a_text_filter_is_400_naming_it(api, path, name, value):
+def test_a_nul_in_a_text_filter_is_400_naming_it(staff_api, path, name, value):
     ReceivedEventFactory()
     SubscriptionFactory()
-    assert_400_naming(api.get(path, {name: value}), name)
+    assert_400_naming(staff_api.get(path, {name: value}), name)
 
 
-def test_subscription_filters_still_filter(api):
+def test_subscription_filters_still_filter(staff_api):
     SubscriptionFactory(topic="order.created", status="active")
     SubscriptionFactory(topic="user.signup", status="inactive")
     SubscriptionFactory(topic="brand_new.topic", status="paused")  # Thinkific's own words
 
     def topics(params):
-        response = api.get(SUBSCRIPTIONS, params)
+        response = staff_api.get(SUBSCRIPTIONS, params)
         assert response.status_code == 200, response.content
         return [row["topic"] for row in response.json()["results"]]
 
@@ -84,9 +75,9 @@ def test_subscription_filters_still_filter(api):
     assert topics({"topic": "é.ü"}) == []  # non-ASCII is a topic nobody has, not an error
 
 
-def test_a_topic_longer_than_the_column_is_400(api):
+def test_a_topic_longer_than_the_column_is_400(staff_api):
     for path in (EVENTS, SUBSCRIPTIONS):
-        assert_400_naming(api.get(path, {"topic": "x" * 101}), "topic")
+        assert_400_naming(staff_api.get(path, {"topic": "x" * 101}), "topic")
 
 
 # --- received_after / received_before ------------------------------------------------------
@@ -111,9 +102,9 @@ EDGE_INSTANTS = [
 
 @pytest.mark.parametrize("value", EDGE_INSTANTS)
 @pytest.mark.parametrize("name", ["received_after", "received_before"])
-def test_an_unusable_instant_is_400_naming_the_parameter(api, name, value):
+def test_an_unusable_instant_is_400_naming_the_parameter(staff_api, name, value):
     ReceivedEventFactory()
-    assert_400_naming(api.get(EVENTS, {name: value}), name)
+    assert_400_naming(staff_api.get(EVENTS, {name: value}), name)
 
 
 @pytest.mark.parametrize(
@@ -130,23 +121,25 @@ def test_an_unusable_instant_is_400_naming_the_parameter(api, name, value):
         ("Pacific/Kiritimati", "2024-05-01T00:00", 200),
     ],
 )
-def test_a_date_at_the_calendars_edge_in_the_site_time_zone(api, settings, zone, value, status):
+def test_a_date_at_the_calendars_edge_in_the_site_time_zone(
+    staff_api, settings, zone, value, status
+):
     settings.TIME_ZONE = zone
     ReceivedEventFactory()
     for name in ("received_after", "received_before"):
-        response = api.get(EVENTS, {name: value})
+        response = staff_api.get(EVENTS, {name: value})
         if status == 400:
             assert_400_naming(response, name)
         else:
             assert response.status_code == 200, response.content
 
 
-def test_usable_offsets_and_dates_still_filter(api):
+def test_usable_offsets_and_dates_still_filter(staff_api):
     ReceivedEventFactory(event_id="a", received_at=_at(2024, 5, 1))
     ReceivedEventFactory(event_id="b", received_at=_at(2024, 5, 2))
 
     def ids(params):
-        response = api.get(EVENTS, params)
+        response = staff_api.get(EVENTS, params)
         assert response.status_code == 200, response.content
         return [row["event_id"] for row in response.json()["results"]]
 
@@ -184,26 +177,26 @@ BAD_CURSORS = [
 
 
 @pytest.mark.parametrize("cursor", BAD_CURSORS)
-def test_a_tampered_cursor_is_400_naming_it(api, cursor):
+def test_a_tampered_cursor_is_400_naming_it(staff_api, cursor):
     ReceivedEventFactory.create_batch(3)
-    assert_400_naming(api.get(EVENTS, {"cursor": cursor, "page_size": 1}), "cursor")
+    assert_400_naming(staff_api.get(EVENTS, {"cursor": cursor, "page_size": 1}), "cursor")
 
 
-def test_a_hand_made_cursor_with_a_usable_position_and_a_huge_offset_is_a_page(api):
+def test_a_hand_made_cursor_with_a_usable_position_and_a_huge_offset_is_a_page(staff_api):
     ReceivedEventFactory(received_at=_at(2024, 5, 1))
     cursor = _cursor("p=2024-05-02T00:00:00Z&o=99999999999999999999")
-    response = api.get(EVENTS, {"cursor": cursor})
+    response = staff_api.get(EVENTS, {"cursor": cursor})
     assert response.status_code == 200, response.content
     assert response.json()["results"] == []  # DRF caps the offset (1000 rows)
 
 
-def test_a_cursor_the_api_made_still_works(api):
+def test_a_cursor_the_api_made_still_works(staff_api):
     for day in (1, 2, 3):
         ReceivedEventFactory(event_id=f"e{day}", received_at=_at(2024, 5, day))
-    first = api.get(EVENTS, {"page_size": 2}).json()
-    second = api.get(first["next"]).json()
+    first = staff_api.get(EVENTS, {"page_size": 2}).json()
+    second = staff_api.get(first["next"]).json()
     assert [row["event_id"] for row in second["results"]] == ["e1"]
-    back = api.get(second["previous"]).json()
+    back = staff_api.get(second["previous"]).json()
     assert [row["event_id"] for row in back["results"]] == ["e3", "e2"]
 
 
@@ -225,10 +218,10 @@ BAD_IDS = ["abc", "%C2%84", "%00", "0", "-1", "1e3", "٣", "99999999999999999999
         ("post", EVENTS + "{}/process-again/"),
     ],
 )
-def test_a_bad_id_in_a_path_is_a_json_404(api, method, template, pk):
+def test_a_bad_id_in_a_path_is_a_json_404(staff_api, method, template, pk):
     SubscriptionFactory()
     ReceivedEventFactory()
-    response = getattr(api, method)(template.format(pk), {}, format="json")
+    response = getattr(staff_api, method)(template.format(pk), {}, format="json")
     assert_json_404(response)
 
 
@@ -241,9 +234,9 @@ def test_a_bad_id_in_a_path_is_a_json_404(api, method, template, pk):
         "/thinkific/api/events/abc",  # no trailing slash: redirected, then JSON
     ],
 )
-def test_any_unknown_url_under_the_api_is_a_json_404(api, path):
+def test_any_unknown_url_under_the_api_is_a_json_404(staff_api, path):
     ReceivedEventFactory()
-    assert_json_404(api.get(path, follow=True))
+    assert_json_404(staff_api.get(path, follow=True))
 
 
 def test_an_unknown_url_under_the_api_is_still_guarded():
@@ -252,13 +245,13 @@ def test_an_unknown_url_under_the_api_is_still_guarded():
     assert response["Content-Type"].startswith("application/json")
 
 
-def test_ids_and_suffixes_that_exist_still_work(api):
+def test_ids_and_suffixes_that_exist_still_work(staff_api):
     event = ReceivedEventFactory()
     sub = SubscriptionFactory()
-    assert api.get(f"{EVENTS}{event.pk}/").json()["event_id"] == event.event_id
-    assert api.get(f"{SUBSCRIPTIONS}{sub.pk}/").json()["thinkific_id"] == sub.thinkific_id
-    assert api.get(f"{EVENTS}{event.pk}.json").json()["event_id"] == event.event_id
-    assert api.get(EVENTS.rstrip("/")).status_code == 301  # APPEND_SLASH still applies
+    assert staff_api.get(f"{EVENTS}{event.pk}/").json()["event_id"] == event.event_id
+    assert staff_api.get(f"{SUBSCRIPTIONS}{sub.pk}/").json()["thinkific_id"] == sub.thinkific_id
+    assert staff_api.get(f"{EVENTS}{event.pk}.json").json()["event_id"] == event.event_id
+    assert staff_api.get(EVENTS.rstrip("/")).status_code == 301  # APPEND_SLASH still applies
     assert reverse("django_thinkific:event-detail", args=[event.pk]) == f"{EVENTS}{event.pk}/"
 
 
@@ -314,8 +307,8 @@ def _assert_answered(response):
 @example(params={"received_after": "0001-01-01T00:00:00+23:59"})
 @example(params={"received_before": "9999-12-31T23:59:59-23:59"})
 @example(params={"topic": "\x00", "cursor": "cD1nYXJiYWdl"})
-def test_event_list_answers_any_query_in_json(api, params):
-    _assert_answered(api.get(EVENTS, params))
+def test_event_list_answers_any_query_in_json(staff_api, params):
+    _assert_answered(staff_api.get(EVENTS, params))
 
 
 @settings(
@@ -324,8 +317,8 @@ def test_event_list_answers_any_query_in_json(api, params):
 @given(params=st.fixed_dictionaries({}, optional=query_values))
 @example(params={"status": "\x00"})
 @example(params={"page": "99999999999999999999"})
-def test_subscription_list_answers_any_query_in_json(api, params):
-    _assert_answered(api.get(SUBSCRIPTIONS, params))
+def test_subscription_list_answers_any_query_in_json(staff_api, params):
+    _assert_answered(staff_api.get(SUBSCRIPTIONS, params))
 
 
 @settings(
@@ -337,10 +330,10 @@ def test_subscription_list_answers_any_query_in_json(api, params):
         edge_text.filter(lambda s: "/" not in s and "?" not in s and "#" not in s),
     )
 )
-def test_any_path_id_is_a_json_answer(api, pk):
+def test_any_path_id_is_a_json_answer(staff_api, pk):
     from urllib.parse import quote
 
     for path in (f"{EVENTS}{quote(pk)}/", f"{SUBSCRIPTIONS}{quote(pk)}/"):
-        response = api.get(path, follow=True)
+        response = staff_api.get(path, follow=True)
         assert response.status_code in (200, 404), (path, response.status_code)
         assert response["Content-Type"].startswith("application/json"), path

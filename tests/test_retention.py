@@ -43,16 +43,13 @@ def test_retention_setting_and_days_argument(thinkific):
     assert tasks.prune_received_events.apply(kwargs={"days": 4}).get() == 3
 
 
-def test_batches_are_pk_range_statements_without_loading_rows(thinkific):
+def test_batches_are_pk_range_statements_without_loading_rows(thinkific, connect):
     make(old=25, fresh=5)
     thinkific(PRUNE_BATCH_SIZE=10)
     loaded = []
-    post_delete.connect(lambda **kw: loaded.append(kw), sender=ReceivedEvent, weak=False)
-    try:
-        with CaptureQueriesContext(connection) as queries:
-            assert tasks.prune_received_events.apply().get() == 25
-    finally:
-        post_delete.disconnect(sender=ReceivedEvent)
+    connect(post_delete, lambda **kw: loaded.append(kw), sender=ReceivedEvent)
+    with CaptureQueriesContext(connection) as queries:
+        assert tasks.prune_received_events.apply().get() == 25
     sql = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
     deletes = [s for s in sql if 'DELETE FROM "django_thinkific_receivedevent"' in s]
     forget = [s for s in sql if s.startswith('DELETE FROM "django_thinkific_prunedevent"')]

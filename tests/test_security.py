@@ -5,15 +5,12 @@ existing tests for the rest. Everything goes through the public surface: the
 receiver URL, the admin pages, the REST API and Django's own error handling.
 """
 
-import base64
 import hmac
 import json
 import logging
 
 import pytest
 import responses
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import include, path, reverse
@@ -26,12 +23,13 @@ from django_thinkific.services.envelope import MAX_JSON_DEPTH
 from django_thinkific.services.subscriptions import get_client
 from django_thinkific.testing import capture_events, post_event, sample_event, sign
 from django_thinkific.testing.fake_api import FakeThinkificAPI
-from tests.factories import ReceivedEventFactory, SubscriptionFactory, grant_all
+from tests.factories import ReceivedEventFactory, SubscriptionFactory, grant_all, staff_user
+from tests.helpers import WEBHOOK_URL, basic, raw_post
 from tests.settings import API_KEY, APP_SECRET
 
 pytestmark = pytest.mark.django_db
 
-RECEIVER = "/thinkific/webhooks/"
+RECEIVER = WEBHOOK_URL
 SUBS = "/admin/django_thinkific/subscription/"
 EVENTS = "/admin/django_thinkific/receivedevent/"
 TARGET = "https://shop.acme.io/thinkific/webhooks/"
@@ -57,18 +55,8 @@ urlpatterns = [
 # --- helpers ------------------------------------------------------------------------------
 
 
-def raw_post(client, body: bytes, signature: str | None = None, **extra):
-    if signature is not None:
-        extra["HTTP_X_THINKIFIC_HMAC_SHA256"] = signature
-    return client.post(RECEIVER, data=body, content_type="application/json", **extra)
-
-
 def envelope_bytes(**overrides) -> bytes:
     return json.dumps(sample_event("order.created", **overrides)).encode()
-
-
-def basic(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 def nested(levels: int) -> dict:
@@ -90,14 +78,6 @@ def debug_client(settings):
     """DEBUG on, and a client that gets Django's answer to a crash instead of the exception."""
     settings.DEBUG = True
     return Client(raise_request_exception=False)
-
-
-def staff_with(*codenames: str):
-    username = f"staff-{get_user_model().objects.count()}"
-    user = get_user_model().objects.create_user(username, password="pw", is_staff=True)
-    for codename in codenames:
-        user.user_permissions.add(Permission.objects.get(codename=codename))
-    return user
 
 
 # --- signature: constant time, raw bytes, no bypass ---------------------------------------
@@ -258,7 +238,7 @@ def test_rest_unsafe_methods_need_the_csrf_token_with_a_session(fake_api, method
     fake_api.add_webhook("order.created", TARGET, id=sub.thinkific_id)
     event = ReceivedEventFactory(status="failed", attempts=1)
     staff_api = APIClient(enforce_csrf_checks=True)
-    staff_api.force_login(grant_all(staff_with()))
+    staff_api.force_login(grant_all(staff_user()))
     args = {"sub": [sub.pk], "event": [event.pk], None: []}[obj]
     url = reverse(f"django_thinkific:{name}", args=args)
     data = {"topic": "user.signup", "target_url": TARGET}
@@ -286,14 +266,13 @@ def test_rest_unsafe_methods_need_the_csrf_token_with_a_session(fake_api, method
         ("subscription-sync", {}),
     ],
 )
-def test_a_cross_site_form_post_riding_on_basic_credentials_is_refused(fake_api, name, data):
+def test_a_cross_site_form_post_riding_on_basic_credentials_is_refused(fake_api, staff, name, data):
     """A browser that answered the API's Basic prompt resends those credentials by itself,
     also on a form another site makes it submit; unlike the session, Basic has no CSRF check.
 
     Expected: an unsafe request a browser marks as cross-site (``Origin``,
     ``Sec-Fetch-Site``) is refused like a session request without a token.
     """
-    grant_all(get_user_model().objects.create_user("ops", password="ops-pw", is_staff=True))
     browser = Client(enforce_csrf_checks=True)
     response = browser.post(
         reverse(f"django_thinkific:{name}"),
@@ -357,7 +336,7 @@ def test_every_admin_url_sends_anonymous_users_to_the_login(client, fake_api, ad
 
 def test_every_admin_url_refuses_staff_without_permissions(client, fake_api, admin_objects):
     sub, event = admin_objects
-    client.force_login(staff_with())
+    client.force_login(staff_user())
     with capture_events() as signals:
         for method, url, data in _admin_requests(sub, event):
             response = getattr(client, method)(url, data or {})
@@ -368,7 +347,7 @@ def test_every_admin_url_refuses_staff_without_permissions(client, fake_api, adm
 def test_viewing_a_webhook_does_not_allow_changing_it(client, fake_api, admin_objects):
     """The form calls Thinkific in ``clean``: a POST without permission must never get there."""
     sub, event = admin_objects
-    client.force_login(staff_with("view_subscription", "view_receivedevent"))
+    client.force_login(staff_user("view_subscription", "view_receivedevent"))
     assert client.get(f"{SUBS}{sub.pk}/change/").status_code == 200
     with capture_events() as signals:
         for url, data in _admin_posts(sub, event)[:4]:  # add, change, delete, sync
@@ -384,12 +363,12 @@ def test_each_admin_action_needs_its_own_permission(client, fake_api, admin_obje
         (data.get("action", url), (url, data)) for url, data in _admin_posts(sub, event)[4:8]
     )
     # change but not delete: no bulk delete at Thinkific
-    client.force_login(staff_with("view_subscription", "change_subscription"))
+    client.force_login(staff_user("view_subscription", "change_subscription"))
     client.post(*posts["delete_selected"])
     assert client.post(f"{SUBS}{sub.pk}/delete/", {"post": "yes"}).status_code == 403
     # delete but not change: no test event, no sync, no processing again
     client.force_login(
-        staff_with(
+        staff_user(
             "view_subscription",
             "delete_subscription",
             "view_receivedevent",
@@ -401,7 +380,7 @@ def test_each_admin_action_needs_its_own_permission(client, fake_api, admin_obje
             client.post(*posts[action])
         assert client.post(f"{SUBS}sync/").status_code == 403
     # change but not add: no new webhook at Thinkific
-    client.force_login(staff_with("view_subscription", "change_subscription"))
+    client.force_login(staff_user("view_subscription", "change_subscription"))
     response = client.post(f"{SUBS}add/", {"topic": "user.signup", "target_url": TARGET})
     assert response.status_code == 403
     _assert_nothing_happened(fake_api, sub, signals)
@@ -411,7 +390,7 @@ def test_each_admin_action_needs_its_own_permission(client, fake_api, admin_obje
 
 
 def test_rest_refuses_a_deactivated_staff_account(fake_api):
-    get_user_model().objects.create_user("gone", password="gone-pw", is_staff=True, is_active=False)
+    staff_user(username="gone", password="gone-pw", is_active=False)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=basic("gone", "gone-pw"))
     assert client.get(reverse("django_thinkific:subscription-list")).status_code == 401
@@ -499,10 +478,11 @@ def test_debug_500_page_of_the_receiver_shows_no_secret(
         assert secret not in caplog.text
 
 
-def test_debug_500_page_of_the_rest_api_shows_no_api_key(settings, fake_api, monkeypatch, caplog):
+def test_debug_500_page_of_the_rest_api_shows_no_api_key(
+    settings, fake_api, monkeypatch, caplog, staff
+):
     """A bug while reading Thinkific's answer: the client's frames are shown, not its key."""
     settings.DEBUG = True
-    grant_all(get_user_model().objects.create_user("ops", password="ops-pw", is_staff=True))
 
     def broken(response):
         raise RuntimeError("a bug reading Thinkific's answer")
@@ -526,17 +506,18 @@ def test_debug_500_page_of_the_rest_api_shows_no_api_key(settings, fake_api, mon
 
 
 @pytest.mark.parametrize("where", ["rest", "admin"])
-def test_an_api_key_with_a_stray_newline_is_never_echoed(where, thinkific, fake_api, caplog):
+def test_an_api_key_with_a_stray_newline_is_never_echoed(
+    where, thinkific, fake_api, caplog, admin_user
+):
     """A key read from a file often ends in a newline; requests then refuses the header
     with an error that quotes it (``InvalidHeader: ... 'Bearer <key>\\n'``).
 
     Expected: no 500, and the key neither in the answer nor in any log line.
     """
     thinkific(API_KEY=API_KEY + "\n")
-    user = get_user_model().objects.create_superuser("root", password="root-pw")
     client = APIClient()
     client.raise_request_exception = False
-    client.force_login(user)
+    client.force_login(admin_user)
     with caplog.at_level(logging.DEBUG):
         if where == "rest":
             response = client.post(
@@ -796,10 +777,11 @@ def test_configured_header_missing_or_oversized(client, caplog, thinkific):
         ({}, [], True),  # curl, scripts
     ],
 )
-def test_basic_requests_follow_djangos_origin_rules(fake_api, settings, headers, trusted, allowed):
+def test_basic_requests_follow_djangos_origin_rules(
+    fake_api, settings, staff, headers, trusted, allowed
+):
     """Same-origin and CSRF_TRUSTED_ORIGINS clients keep working with Basic; others are refused."""
     settings.CSRF_TRUSTED_ORIGINS = trusted
-    grant_all(get_user_model().objects.create_user("ops", password="ops-pw", is_staff=True))
     response = Client().post(
         reverse("django_thinkific:subscription-sync"),
         "{}",

@@ -22,13 +22,10 @@ def _app_errors():
 
 
 @pytest.fixture
-def a_receiver():
+def a_receiver(connect):
     calls = []
-    webhook_received.connect(
-        lambda **kw: calls.append(kw), sender=ReceivedEvent, weak=False, dispatch_uid="rv1"
-    )
-    yield calls
-    webhook_received.disconnect(sender=ReceivedEvent, dispatch_uid="rv1")
+    connect(webhook_received, lambda **kw: calls.append(kw), sender=ReceivedEvent)
+    return calls
 
 
 def test_a_processing_timeout_that_passes_e007_does_not_break_redeliveries(

@@ -1,7 +1,5 @@
 """django_thinkific.testing, as a site's own tests use it."""
 
-import hashlib
-import hmac
 import json
 
 import pytest
@@ -12,9 +10,44 @@ from django_thinkific.topics import TOPICS
 pytestmark = pytest.mark.django_db
 
 
-def test_sign_is_thinkifics_hex_hmac_sha256():
-    body = b'{"id": "1"}'
-    assert sign(body, "key") == hmac.new(b"key", body, hashlib.sha256).hexdigest()
+#: A delivery's raw bytes, and its signature under the test site's API key
+#: (``test-api-key``), computed once outside Python with
+#: ``printf '%s' BODY | openssl dgst -sha256 -hmac test-api-key``.
+SIGNED_BODY = (
+    b'{"id":"20180126172320940835610","resource":"order","action":"created","tenant_id":"3",'
+    b'"created_at":"2018-01-26T22:23:20.808Z","payload":{"id":19796}}'
+)
+SIGNED_DIGEST = "b5a0d8da3a955fad0b293de949728de1ed03e65f07e9a2ec3ef62871a14ff59f"
+
+
+@pytest.mark.parametrize(
+    ("key", "body", "digest"),
+    [
+        # RFC 4231, test case 2 (the published HMAC-SHA-256 vector)
+        (
+            "Jefe",
+            b"what do ya want for nothing?",
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+        ),
+        ("test-api-key", SIGNED_BODY, SIGNED_DIGEST),  # openssl, as above
+        ("key", b"", "5d5d139563c95b5967b9bd9a8c9b233a9dedb45072794cd232dc1b74832607d0"),
+    ],
+    ids=["rfc4231-case-2", "a-delivery", "empty-body"],
+)
+def test_sign_is_thinkifics_lowercase_hex_hmac_sha256(key, body, digest):
+    assert sign(body, key) == digest
+
+
+def test_the_receiver_accepts_a_delivery_signed_outside_this_package(client):
+    """The endpoint verifies Thinkific's scheme, not only what ``sign()`` computes."""
+    response = client.post(
+        "/thinkific/webhooks/",
+        data=SIGNED_BODY,
+        content_type="application/json",
+        HTTP_X_THINKIFIC_HMAC_SHA256=SIGNED_DIGEST,
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["id"] == "20180126172320940835610"
 
 
 @pytest.mark.parametrize("topic", list(TOPICS))

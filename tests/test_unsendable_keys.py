@@ -14,7 +14,6 @@ import re
 
 import pytest
 import requests
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.urls import reverse
@@ -168,12 +167,11 @@ def test_any_failure_to_send_becomes_a_typed_error_over_real_http():
 
 
 @pytest.mark.parametrize("debug", [False, True])
-def test_rest_with_such_a_key_is_a_clear_503_not_a_500(served, settings, debug, caplog):
+def test_rest_with_such_a_key_is_a_clear_503_not_a_500(served, settings, debug, caplog, admin_user):
     settings.DEBUG = debug
-    user = get_user_model().objects.create_superuser("root", password="root-pw")
     api = APIClient()
     api.raise_request_exception = False
-    api.force_login(user)
+    api.force_login(admin_user)
     with caplog.at_level(logging.DEBUG):
         created = api.post(
             reverse("django_thinkific:subscription-list"),

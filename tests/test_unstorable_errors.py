@@ -16,27 +16,13 @@ from django_thinkific.testing import post_event
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def connect():
-    uids = []
-
-    def add(func):
-        uid = f"review1-{len(uids)}"
-        webhook_received.connect(func, sender=ReceivedEvent, weak=False, dispatch_uid=uid)
-        uids.append(uid)
-
-    yield add
-    for uid in uids:
-        webhook_received.disconnect(sender=ReceivedEvent, dispatch_uid=uid)
-
-
 def test_a_receiver_raising_text_with_a_lone_surrogate_is_recorded_as_failed(client, connect):
     # os.fsdecode() of an undecodable file name, a surrogateescape'd header...:
     # ordinary Python text that no database can store.
     def receiver(**kwargs):
         raise FileNotFoundError("no such file: report-\udcff.csv")
 
-    connect(receiver)
+    connect(webhook_received, receiver, sender=ReceivedEvent)
     response = post_event(client, "order.created")
     assert response.status_code == 200
     event = ReceivedEvent.objects.get()
@@ -50,7 +36,7 @@ def test_a_receiver_raising_text_with_a_nul_is_recorded_as_failed(client, connec
     def receiver(**kwargs):
         raise RuntimeError("upstream said: \x00\x00binary")
 
-    connect(receiver)
+    connect(webhook_received, receiver, sender=ReceivedEvent)
     response = post_event(client, "order.created")
     assert response.status_code == 200
     event = ReceivedEvent.objects.get()
@@ -65,7 +51,7 @@ def test_an_on_commit_callback_raising_a_lone_surrogate_leaves_the_event_process
 
         transaction.on_commit(send_mail)
 
-    connect(receiver)
+    connect(webhook_received, receiver, sender=ReceivedEvent)
     response = post_event(client, "order.created")
     assert response.status_code == 200
     event = ReceivedEvent.objects.get()

@@ -25,7 +25,7 @@ MESSAGES = {
 
 
 @pytest.fixture(params=sorted(MESSAGES))
-def connected(request):
+def connected(request, connect):
     message = MESSAGES[request.param]
 
     def unstorable_error(sender, event, payload, **kwargs):
@@ -33,9 +33,7 @@ def connected(request):
             return
         raise RuntimeError(message)
 
-    order_created.connect(unstorable_error, dispatch_uid="review2-unstorable", weak=False)
-    yield
-    order_created.disconnect(dispatch_uid="review2-unstorable")
+    connect(order_created, unstorable_error)
 
 
 @pytest.mark.django_db(transaction=True)

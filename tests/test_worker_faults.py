@@ -13,10 +13,6 @@ from django_thinkific.testing import sample_event
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 
-def deliver(stack, event):
-    return stack.deliver(event, timeout=10)
-
-
 def test_a_receiver_error_with_a_nul_ends_failed_with_its_traceback_on_a_worker(example_stack):
     """README: the task "retries a failure with exponential backoff ... and ends
     `processed` or `failed`"; a failed event keeps "its traceback". On a real worker
@@ -31,7 +27,7 @@ def test_a_receiver_error_with_a_nul_ends_failed_with_its_traceback_on_a_worker(
     example_stack.start_web()
     worker = example_stack.start_worker(concurrency=1)
     event = sample_event("order.created")
-    assert deliver(example_stack, event).status_code == 200
+    assert example_stack.deliver(event).status_code == 200
     deadline = time.monotonic() + 20
     stored = None
     while time.monotonic() < deadline:
@@ -58,7 +54,7 @@ def test_a_failing_receiver_is_retried_with_backoff_on_a_worker(example_stack):
     worker = example_stack.start_worker(concurrency=1)
     event = sample_event("order.created")
     started = time.monotonic()
-    assert deliver(example_stack, event).status_code == 200
+    assert example_stack.deliver(event).status_code == 200
     deadline = started + 40
     stored = None
     while time.monotonic() < deadline:

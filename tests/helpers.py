@@ -1,0 +1,55 @@
+"""Small helpers the test modules share: raw deliveries, HTTP Basic, waiting for a worker.
+
+Fixtures live in ``tests/conftest.py``; model and user builders in ``tests/factories.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+from django_thinkific.models import ReceivedEvent
+from django_thinkific.testing import sign
+from tests.settings import API_KEY
+
+#: The webhook endpoint as the test site mounts it.
+WEBHOOK_URL = "/thinkific/webhooks/"
+
+
+def raw_post(client: Any, body: bytes, signature: str | None = None, **extra: Any) -> Any:
+    """POST ``body`` to the webhook exactly as given; ``signature`` is sent as
+    ``X-Thinkific-Hmac-Sha256`` when given (none: an unsigned delivery)."""
+    if signature is not None:
+        extra["HTTP_X_THINKIFIC_HMAC_SHA256"] = signature
+    return client.post(WEBHOOK_URL, data=body, content_type="application/json", **extra)
+
+
+def signed_post(client: Any, body: bytes, **extra: Any) -> Any:
+    """POST ``body`` exactly as given, signed with the test site's API key."""
+    return raw_post(client, body, sign(body, API_KEY), **extra)
+
+
+def basic(username: str, password: str) -> str:
+    """An ``Authorization`` header value for HTTP Basic."""
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def rows(ids: list[str]) -> dict[str, ReceivedEvent]:
+    """The stored events of ``ids`` by event id (one row each: ``event_id`` is unique)."""
+    found = list(ReceivedEvent.objects.filter(event_id__in=ids))
+    assert len(found) == len({e.event_id for e in found})
+    return {e.event_id: e for e in found}
+
+
+def wait_until_processed(ids: list[str], *, timeout: float = 60) -> dict[str, ReceivedEvent]:
+    """Poll until every event of ``ids`` is stored and processed (by a worker elsewhere)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = rows(ids)
+        processed = {ReceivedEvent.Status.PROCESSED}
+        if len(found) == len(ids) and {e.status for e in found.values()} == processed:
+            return found
+        time.sleep(0.2)
+    statuses = {i: e.status for i, e in rows(ids).items()}
+    raise AssertionError(f"not all {len(ids)} processed after {timeout}s: {statuses}")
