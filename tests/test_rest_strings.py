@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.test_rest_edges import SUBSCRIPTIONS, api  # noqa: F401  (fixture)
+from tests.test_rest_edges import SUBSCRIPTIONS
 
 pytestmark = pytest.mark.django_db
 
@@ -25,27 +25,27 @@ pytestmark = pytest.mark.django_db
     ],
     ids=["int-topic", "float-topic", "int-url"],
 )
-def test_a_number_where_a_string_belongs_is_a_400(api, fake_api, body):  # noqa: F811
-    response = api.post(SUBSCRIPTIONS, json.dumps(body), content_type="application/json")
+def test_a_number_where_a_string_belongs_is_a_400(staff_api, fake_api, body):
+    response = staff_api.post(SUBSCRIPTIONS, json.dumps(body), content_type="application/json")
     assert response.status_code == 400, (response.status_code, response.content)
     wrong = next(field for field, value in body.items() if not isinstance(value, str))
     assert response.json() == {wrong: ["Not a valid string."]}  # names the field
     assert not fake_api.calls
 
 
-def test_the_same_digits_as_a_string_are_judged_by_the_topic_rule(api, fake_api):  # noqa: F811
+def test_the_same_digits_as_a_string_are_judged_by_the_topic_rule(staff_api, fake_api):
     # The control: a string is a well-formed request, refused by the topic rule (422).
     body = {"topic": "123", "target_url": "https://shop.acme.io/hook"}
-    response = api.post(SUBSCRIPTIONS, json.dumps(body), content_type="application/json")
+    response = staff_api.post(SUBSCRIPTIONS, json.dumps(body), content_type="application/json")
     assert response.status_code == 422, (response.status_code, response.content)
     assert not fake_api.calls
 
 
-def test_a_number_in_a_patch_is_a_400(api, fake_api):  # noqa: F811
+def test_a_number_in_a_patch_is_a_400(staff_api, fake_api):
     from tests.factories import SubscriptionFactory
 
     sub = SubscriptionFactory()
-    response = api.patch(
+    response = staff_api.patch(
         f"{SUBSCRIPTIONS}{sub.pk}/", json.dumps({"topic": 42}), content_type="application/json"
     )
     assert response.status_code == 400, (response.status_code, response.content)
