@@ -257,7 +257,7 @@ def _check_key_characters(raw: Mapping[str, Any]) -> list[CheckMessage]:
     items = secrets.split(",") if isinstance(secrets, str) else secrets
     if isinstance(items, (list, tuple)):
         named += [(f"THINKIFIC['WEBHOOK_SECRETS'][{i}]", item) for i, item in enumerate(items)]
-    problems = []
+    problems: list[CheckMessage] = []
     for name, value in named:
         problem = key_problem(value.strip()) if isinstance(value, str) else None
         if problem:

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timezone as dt_timezone
 from datetime import tzinfo
 from typing import TypeVar
 
 import django
+from django.http import HttpResponseBase
 from django.utils import timezone
 
-View = TypeVar("View", bound=Callable[..., object])
+# The bound Django's own decorators (and django-stubs) give a view.
+View = TypeVar("View", bound=Callable[..., HttpResponseBase | Awaitable[HttpResponseBase]])
 
 try:  # Django 5.1+
     from django.contrib.auth.decorators import login_not_required
 except ImportError:  # pragma: no cover - Django before 5.1 has no LoginRequiredMiddleware
 
-    def login_not_required(view_func: View) -> View:  # type: ignore[no-redef]
+    def login_not_required(view_func: View) -> View:
         """Mark a view as open to anonymous users, as Django 5.1's decorator does."""
         view_func.login_required = False  # type: ignore[attr-defined]
         return view_func

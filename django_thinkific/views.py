@@ -120,7 +120,7 @@ def webhook(request: HttpRequest) -> HttpResponse:
     except StorageUnavailable:
         logger.exception("Could not store a Thinkific delivery; answering 503 so it is retried")
         return _error(503, "event could not be stored, retry later")
-    body = json.dumps(
+    answer = json.dumps(
         {"id": receipt.event_id, "status": receipt.status, "duplicate": not receipt.created}
     )
-    return HttpResponse(body, content_type="application/json")
+    return HttpResponse(answer, content_type="application/json")

@@ -28,7 +28,7 @@ def chart_context() -> dict[str, Any]:
     peak = max((d.total for d in days), default=0) or 1
     bars = []
     for i, day in enumerate(days):
-        y = CHART_HEIGHT
+        y: float = CHART_HEIGHT
         segments = []
         for status in ("processed", "pending", "failed"):
             height = round(day.counts[status] * CHART_HEIGHT / peak, 1)
@@ -62,7 +62,8 @@ class ReceivedEventAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     search_fields = ("=event_id",)
     show_full_result_count = False
     # Django 5's "Show counts" would COUNT every filter choice over the whole table.
-    show_facets = getattr(admin, "ShowFacets", None) and admin.ShowFacets.NEVER
+    # (None before Django 5.0, which has no facets.)
+    show_facets = getattr(admin, "ShowFacets", None) and admin.ShowFacets.NEVER  # type: ignore[assignment]
     paginator = BoundedCountPaginator
     list_per_page = 50
     actions = ("process_again_action",)

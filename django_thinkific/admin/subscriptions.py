@@ -88,7 +88,9 @@ class SubscriptionAdmin(CheckedLookupsMixin, admin.ModelAdmin):
                 failed.append(f"{sub} ({exc})")
             else:
                 if hasattr(self, "log_deletions"):  # Django 5.1+
-                    self.log_deletions(request, [sub])
+                    # Any iterable: Django's own delete view passes a list too (the stubs
+                    # say QuerySet).
+                    self.log_deletions(request, [sub])  # type: ignore[arg-type]
                 else:
                     self.log_deletion(request, sub, str(sub))
                 deleted.append(str(sub))
