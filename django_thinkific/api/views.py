@@ -163,7 +163,7 @@ class ThinkificAPIMixin(Generic[_M]):
         return response
 
 
-class SubscriptionViewSet(ThinkificAPIMixin[Subscription], viewsets.ModelViewSet[Subscription]):
+class SubscriptionViewSet(ThinkificAPIMixin[Subscription], viewsets.ModelViewSet):
     """Thinkific webhooks. Create, update and delete go to Thinkific first.
 
     List filters: ``?topic=`` and ``?status=`` (exact).
@@ -218,7 +218,7 @@ class SubscriptionViewSet(ThinkificAPIMixin[Subscription], viewsets.ModelViewSet
         return Response(SyncReportSerializer(report).data)
 
 
-class EventViewSet(ThinkificAPIMixin[ReceivedEvent], viewsets.ReadOnlyModelViewSet[ReceivedEvent]):
+class EventViewSet(ThinkificAPIMixin[ReceivedEvent], viewsets.ReadOnlyModelViewSet):
     """Received events, newest first; read-only except ``process-again``.
 
     List filters: ``topic``, ``status``, ``received_after`` (inclusive) and
