@@ -21,12 +21,14 @@ demo: $(STAMP)
 	$(BIN)/python manage.py demo_admin
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-## make test: ruff, then the whole suite on SQLite and on a throwaway PostgreSQL cluster
+## make test: ruff and mypy, then the whole suite on SQLite and on a throwaway PostgreSQL cluster
 test: lint pytest
 
+## make lint: ruff, then mypy over django_thinkific/ (settings in pyproject.toml's [tool.mypy])
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 pytest: pytest-sqlite pytest-postgres
 
@@ -59,4 +61,4 @@ bench-receiver: $(STAMP)
 	$(BIN)/python -m bench.receiver_bench
 
 clean:
-	rm -rf $(VENV) .tox build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .tox build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache

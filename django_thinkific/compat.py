@@ -3,29 +3,31 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timezone as dt_timezone
 from datetime import tzinfo
 from typing import Any, TypeVar
 
 import django
 from django.contrib import admin
+from django.http import HttpResponseBase
 from django.utils import timezone
 
-View = TypeVar("View", bound=Callable[..., object])
+# The bound Django's own decorators (and django-stubs) give a view.
+View = TypeVar("View", bound=Callable[..., HttpResponseBase | Awaitable[HttpResponseBase]])
 
 try:  # Django 5.1+
     from django.contrib.auth.decorators import login_not_required
 except ImportError:  # pragma: no cover - Django before 5.1 has no LoginRequiredMiddleware
 
-    def login_not_required(view_func: View) -> View:  # type: ignore[no-redef]
+    def login_not_required(view_func: View) -> View:
         """Mark a view as open to anonymous users, as Django 5.1's decorator does."""
         view_func.login_required = False  # type: ignore[attr-defined]
         return view_func
 
 
 #: ``ModelAdmin.show_facets`` to hide the facet counts (Django 5.0+; before, there are none).
-SHOW_FACETS_NEVER = getattr(admin, "ShowFacets", None) and admin.ShowFacets.NEVER
+SHOW_FACETS_NEVER: Any = getattr(admin, "ShowFacets", None) and admin.ShowFacets.NEVER
 
 
 def log_deletion(model_admin: Any, request: Any, obj: Any) -> None:
@@ -41,7 +43,8 @@ def origin_verified(request: Any) -> bool:
     private but stable on 4.0 to 6.x): the site's host, ``CSRF_TRUSTED_ORIGINS``, proxies."""
     from django.middleware.csrf import CsrfViewMiddleware
 
-    return bool(CsrfViewMiddleware(lambda r: None)._origin_verified(request))  # type: ignore[arg-type, return-value]
+    middleware = CsrfViewMiddleware(lambda r: None)  # type: ignore[arg-type]
+    return bool(middleware._origin_verified(request))  # type: ignore[attr-defined]
 
 
 def database_timezone() -> tzinfo:

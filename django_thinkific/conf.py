@@ -275,11 +275,11 @@ class ThinkificSettings:
 
     @property
     def api_key(self) -> str | None:
-        return self._value("API_KEY")  # type: ignore[no-any-return]
+        return self._value("API_KEY")
 
     @property
     def app_client_secret(self) -> str | None:
-        return self._value("APP_CLIENT_SECRET")  # type: ignore[no-any-return]
+        return self._value("APP_CLIENT_SECRET")
 
     @property
     def webhook_secrets(self) -> tuple[str, ...]:
@@ -294,11 +294,11 @@ class ThinkificSettings:
 
     @property
     def api_base_url(self) -> str:
-        return self._value("API_BASE_URL")  # type: ignore[no-any-return]
+        return self._value("API_BASE_URL")
 
     @property
     def dispatch(self) -> str:
-        return self._value("DISPATCH")  # type: ignore[no-any-return]
+        return self._value("DISPATCH")
 
     @property
     def uses_celery(self) -> bool:
@@ -307,7 +307,7 @@ class ThinkificSettings:
 
     @property
     def event_retention_days(self) -> int:
-        return self._value("EVENT_RETENTION_DAYS")  # type: ignore[no-any-return]
+        return self._value("EVENT_RETENTION_DAYS")
 
     @property
     def replay_window_days(self) -> int:
@@ -317,43 +317,43 @@ class ThinkificSettings:
     @property
     def max_event_age(self) -> int | None:
         """Days after its signed ``created_at`` an event is refused; ``None``: never."""
-        return self._value("MAX_EVENT_AGE")  # type: ignore[no-any-return]
+        return self._value("MAX_EVENT_AGE")
 
     @property
     def max_body_size(self) -> int:
-        return self._value("MAX_BODY_SIZE")  # type: ignore[no-any-return]
+        return self._value("MAX_BODY_SIZE")
 
     @property
     def processing_timeout(self) -> int:
         """Seconds after which a claimed-but-unfinished event counts as abandoned."""
-        return self._value("PROCESSING_TIMEOUT")  # type: ignore[no-any-return]
+        return self._value("PROCESSING_TIMEOUT")
 
     @property
     def prune_batch_size(self) -> int:
-        return self._value("PRUNE_BATCH_SIZE")  # type: ignore[no-any-return]
+        return self._value("PRUNE_BATCH_SIZE")
 
     @property
     def api_timeout(self) -> float:
-        return self._value("API_TIMEOUT")  # type: ignore[no-any-return]
+        return self._value("API_TIMEOUT")
 
     @property
     def allow_insecure_targets(self) -> bool:
         """Local development only: accept http:// and loopback target URLs."""
-        return self._value("ALLOW_INSECURE_TARGETS")  # type: ignore[no-any-return]
+        return self._value("ALLOW_INSECURE_TARGETS")
 
     @property
     def rest_permission_classes(self) -> tuple[str, ...]:
         """Dotted paths of the DRF permission classes guarding the staff REST API."""
-        return self._value("REST_PERMISSION_CLASSES")  # type: ignore[no-any-return]
+        return self._value("REST_PERMISSION_CLASSES")
 
     @property
     def client_ip_header(self) -> str | None:
         """``request.META`` key holding the client address set by the site's own proxy."""
-        return self._value("CLIENT_IP_HEADER")  # type: ignore[no-any-return]
+        return self._value("CLIENT_IP_HEADER")
 
     @property
     def api_enabled(self) -> bool:
-        return self._value("API_ENABLED")  # type: ignore[no-any-return]
+        return self._value("API_ENABLED")
 
 
 _lock = threading.Lock()

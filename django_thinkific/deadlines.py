@@ -89,7 +89,7 @@ class _DeadlineResponse(http.client.HTTPResponse):
 
 
 class _DeadlineConnectionMixin:
-    response_class = _DeadlineResponse
+    response_class: type[http.client.HTTPResponse] = _DeadlineResponse
     timeout: Any
 
     def connect(self) -> None:

@@ -28,7 +28,7 @@ def new_event_id() -> str:
 
 @cache
 def _bundled(topic: str) -> dict[str, Any]:
-    path = resources.files(__package__).joinpath("testing", "payloads", f"{topic}.json")
+    path = resources.files(__package__) / "testing" / "payloads" / f"{topic}.json"
     return json.loads(path.read_text(encoding="utf-8"))
 
 

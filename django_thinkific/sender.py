@@ -22,11 +22,14 @@ import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import requests
 from urllib3.exceptions import NewConnectionError
+
+if TYPE_CHECKING:
+    from requests.adapters import _HostParams, _PoolKwargs
 
 from .deadlines import DeadlineAdapter, deadline
 from .errors import ValidationFailed
@@ -61,14 +64,17 @@ class PinnedAdapter(DeadlineAdapter):
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> tuple[_HostParams, _PoolKwargs]:
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(
             request, verify, cert
         )
         host_params["host"] = self.address
         if host_params.get("scheme") == "https":
-            pool_kwargs["server_hostname"] = self.hostname
-            pool_kwargs["assert_hostname"] = self.hostname
+            # types-requests lists only the TLS keys requests itself sets; urllib3's pool
+            # takes these too (they are its connection's keyword arguments).
+            tls = cast("dict[str, Any]", pool_kwargs)
+            tls["server_hostname"] = self.hostname
+            tls["assert_hostname"] = self.hostname
         return host_params, pool_kwargs
 
 

@@ -30,7 +30,7 @@ def chart_context() -> dict[str, Any]:
     peak = max((d.total for d in days), default=0) or 1
     bars = []
     for i, day in enumerate(days):
-        y = CHART_HEIGHT
+        y: float = CHART_HEIGHT
         segments = []
         for status in ("processed", "pending", "failed"):
             height = round(day.counts[status] * CHART_HEIGHT / peak, 1)

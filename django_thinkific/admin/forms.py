@@ -12,7 +12,7 @@ So a form that shows an error has changed nothing, here or at Thinkific.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -57,7 +57,7 @@ class SubscriptionForm(forms.ModelForm):
         return None, message
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = cast("dict[str, Any]", super().clean())  # a ModelForm's is never None
         if self.errors:
             return cleaned
         cleaned["target_url"] = cleaned["target_url"].strip()
@@ -68,7 +68,7 @@ class SubscriptionForm(forms.ModelForm):
         return cleaned
 
     def _post_clean(self) -> None:
-        super()._post_clean()  # the model's validators, on the instance
+        super()._post_clean()  # type: ignore[misc]  # the model's validators (not in the stubs)
         self._remote: dict[str, Any] | None = None
         if self.errors:
             return
@@ -99,5 +99,6 @@ class SubscriptionForm(forms.ModelForm):
             self.instance if self.instance.pk else None,
         )
         if not commit:
-            self.save_m2m = self._save_m2m  # what ModelForm offers after save(commit=False)
+            # what ModelForm offers after save(commit=False) (``_save_m2m`` is not in the stubs)
+            self.save_m2m = self._save_m2m  # type: ignore[method-assign,attr-defined]
         return self.instance

@@ -85,7 +85,9 @@ class CheckedLookupsMixin:
     """For a ``ModelAdmin``: bad GET parameters end as ``?e=1``, never a 500."""
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
-        request.GET = checked_query(request.GET, self.model)  # type: ignore[attr-defined]
+        # A mutable copy where Django's is immutable (the stubs' type): the changelist only
+        # reads it. ``self.model`` is the ModelAdmin's.
+        request.GET = checked_query(request.GET, self.model)  # type: ignore[attr-defined,assignment]
         return super().get_changelist_instance(request)  # type: ignore[misc]
 
 
@@ -97,8 +99,9 @@ class TopicFilter(admin.ChoicesFieldListFilter):
     """
 
     def choices(self, changelist: Any) -> Any:
-        selected = self.lookup_val
-        if isinstance(selected, str):  # Django < 5.0 keeps one value, later a list
+        # Django < 5.0 keeps one value, later a list (the stubs still say a str).
+        selected: list[str] | str | None = self.lookup_val
+        if isinstance(selected, str):
             selected = [selected]
         yield {
             "selected": not selected,
@@ -110,7 +113,7 @@ class TopicFilter(admin.ChoicesFieldListFilter):
         present = topics_in_use(self.field.model, self.field.name)
         for topic in [*TOPICS, *sorted(set(present) - set(TOPICS))]:
             yield {
-                "selected": bool(selected) and topic in selected,
+                "selected": topic in (selected or ()),
                 "query_string": changelist.get_query_string(
                     {self.lookup_kwarg: topic}, [self.lookup_kwarg_isnull]
                 ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.db import connections
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 #: Up to this many rows the count is exact (and cheap: it stops at the limit).
@@ -21,6 +22,8 @@ class BoundedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         queryset = self.object_list
+        if not isinstance(queryset, QuerySet):
+            return len(queryset)  # a list: nothing to bound or estimate
         bounded = queryset.order_by()[: EXACT_UP_TO + 1].count()
         if bounded <= EXACT_UP_TO:
             return bounded

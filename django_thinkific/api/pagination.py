@@ -38,15 +38,16 @@ class EventCursorPagination(CursorPagination):
             return None  # blank, like a blank filter: the first page
         try:
             b64decode(encoded.encode("ascii"), validate=True)  # DRF's own decoding is lenient
-            cursor: Cursor = super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except (binascii.Error, UnicodeError, NotFound):
             raise self._invalid() from None
-        if cursor.position is None:
+        if cursor is None or cursor.position is None:
             return cursor
         position = parse_timestamp(cursor.position)
         if position is None:
             raise self._invalid()
-        return cursor._replace(position=position)
+        # The stubs type ``position`` as an int; DRF keeps the ordering field's value there.
+        return cursor._replace(position=position)  # type: ignore[arg-type]
 
     def _invalid(self) -> ValidationError:
         return ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})

@@ -59,7 +59,7 @@ class EventListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ReceivedEvent
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "event_id",
             "topic",
@@ -75,7 +75,7 @@ class EventListSerializer(serializers.ModelSerializer):
             "attempts",
             "last_attempt_at",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
 
 class EventDetailSerializer(EventListSerializer):

@@ -14,14 +14,20 @@ behaves the same on every site; only the permission classes are configurable
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.db.models import Model, QuerySet
 from rest_framework import routers, status, views, viewsets
-from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.authentication import (
+    BaseAuthentication,
+    BasicAuthentication,
+    SessionAuthentication,
+)
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser
+from rest_framework.filters import BaseFilterBackend
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -46,10 +52,15 @@ from .serializers import (
     SyncReportSerializer,
 )
 
+if TYPE_CHECKING:
+    from rest_framework.generics import BaseFilterProtocol
+
 #: The largest primary key a ``BigAutoField`` can hold.
 MAX_PK = 2**63 - 1
 
 logger = logging.getLogger("django_thinkific.api")
+
+_M = TypeVar("_M", bound=Model)
 
 
 class BrowserSafeBasicAuthentication(BasicAuthentication):
@@ -76,32 +87,40 @@ class BrowserSafeBasicAuthentication(BasicAuthentication):
         return result
 
 
-class ThinkificAPIMixin:
+class ThinkificAPIMixin(Generic[_M]):
     """What every view of the API shares: auth, permissions and the error mapping.
 
     Basic comes first so an anonymous request gets 401 with a
     ``WWW-Authenticate`` challenge (what curl and HTTP clients expect);
     a browser session still works, with DRF's CSRF check on unsafe methods.
+    ``_M`` is the model of the view's rows (``get_object`` returns one).
     """
 
-    authentication_classes = (BrowserSafeBasicAuthentication, SessionAuthentication)
+    authentication_classes: Sequence[type[BaseAuthentication]] = (
+        BrowserSafeBasicAuthentication,
+        SessionAuthentication,
+    )
     # JSON only: an HTML form from another site cannot produce a JSON body.
-    parser_classes = (JSONParser,)
-    filter_backends: tuple[Any, ...] = ()
+    parser_classes: Sequence[type[BaseParser]] = (JSONParser,)
+    filter_backends: Sequence[type[BaseFilterBackend | BaseFilterProtocol[_M]]] = ()
     #: Actions where a 404 from Thinkific cannot mean "this webhook is gone".
     upstream_404_actions: frozenset[str] = frozenset({"sync"})
+    # What the views this is mixed into provide (declared for the type checker only).
+    kwargs: Any
+    lookup_field: str
+    lookup_url_kwarg: str | None
 
     def get_permissions(self) -> list[BasePermission]:
         return configured_permissions()
 
-    def get_object(self) -> Model:
+    def get_object(self) -> _M:
         """The row named in the path; anything but a plain positive id is a 404 in JSON.
 
         The routes accept any path segment, so ``abc``, ``%C2%84`` or an id past
         the column's range reach this JSON 404 instead of Django's HTML page
         (and ``٣``, which ``int()`` would take for 3, is no id either).
         """
-        value = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)  # type: ignore[attr-defined]
+        value = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
         if not (
             isinstance(value, str)
             and value.isascii()
@@ -135,7 +154,7 @@ class ThinkificAPIMixin:
         return response
 
 
-class SubscriptionViewSet(ThinkificAPIMixin, viewsets.ModelViewSet):
+class SubscriptionViewSet(ThinkificAPIMixin[Subscription], viewsets.ModelViewSet):
     """Thinkific webhooks. Create, update and delete go to Thinkific first.
 
     List filters: ``?topic=`` and ``?status=`` (exact).
@@ -190,7 +209,7 @@ class SubscriptionViewSet(ThinkificAPIMixin, viewsets.ModelViewSet):
         return Response(SyncReportSerializer(report).data)
 
 
-class EventViewSet(ThinkificAPIMixin, viewsets.ReadOnlyModelViewSet):
+class EventViewSet(ThinkificAPIMixin[ReceivedEvent], viewsets.ReadOnlyModelViewSet):
     """Received events, newest first; read-only except ``process-again``.
 
     List filters: ``topic``, ``status``, ``received_after`` (inclusive) and
@@ -237,11 +256,11 @@ class EventViewSet(ThinkificAPIMixin, viewsets.ReadOnlyModelViewSet):
         return Response(ProcessAgainSerializer(body).data)
 
 
-class APIRootView(ThinkificAPIMixin, routers.APIRootView):
+class APIRootView(ThinkificAPIMixin[Model], routers.APIRootView):
     """The index of the API, guarded like the rest of it."""
 
 
-class NotFoundView(ThinkificAPIMixin, views.APIView):
+class NotFoundView(ThinkificAPIMixin[Model], views.APIView):
     """Any other URL under the API: a 404 in JSON (after the same auth), not Django's HTML page."""
 
     _ignore_model_permissions = True  # no model here; IsAdminUser still guards it

@@ -9,7 +9,9 @@ timestamp; this clears the ones already stored, with the same rule
 (``django_thinkific.timestamps``), in UPDATEs that never read the rows.
 """
 
+from django.apps.registry import Apps
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.models import Q
 
 from django_thinkific.timestamps import USABLE_MAX, USABLE_MIN
@@ -20,7 +22,7 @@ FIELDS = {
 }
 
 
-def clear_unusable(apps, schema_editor):
+def clear_unusable(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     db = schema_editor.connection.alias
     for model_name, fields in FIELDS.items():
         model = apps.get_model("django_thinkific", model_name)

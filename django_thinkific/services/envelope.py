@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Field
+
 from ..errors import EnvelopeError
 from ..models import ReceivedEvent
 from ..timestamps import parse_timestamp
@@ -21,7 +23,8 @@ from ..topics import canonical_topic
 
 def _max_length(field: str) -> int:
     # The columns' own limits: SQLite does not enforce them, PostgreSQL does.
-    return ReceivedEvent._meta.get_field(field).max_length
+    column = ReceivedEvent._meta.get_field(field)
+    return column.max_length if isinstance(column, Field) and column.max_length else 0
 
 
 MAX_ID_LENGTH = _max_length("event_id")

@@ -108,7 +108,7 @@ class _SQL:
         ]
 
 
-def _run(db: str, statements: list[str], params: list[object]) -> int:
+def _run(db: str, statements: list[str], params: list[int | datetime]) -> int:
     """Run ``statements`` in one short transaction; the count the last one reports."""
     connection = connections[db]
     with transaction.atomic(using=db), connection.cursor() as cursor:

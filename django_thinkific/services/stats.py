@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.core.cache import cache
 from django.db.models import Count, Model
@@ -47,7 +47,7 @@ def deliveries_per_day(days: int | None = None) -> list[Day]:
     if cached is not None:
         return cached
     first = today - timedelta(days=days - 1)
-    start = timezone.make_aware(timezone.datetime.combine(first, timezone.datetime.min.time()))
+    start = timezone.make_aware(datetime.combine(first, time.min))
     rows = (
         ReceivedEvent.objects.filter(received_at__gte=start)
         .annotate(day=TruncDate("received_at", tzinfo=database_timezone()))

@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import router, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from ..client import DEFAULT_PAGE_SIZE, Page, ThinkificClient
@@ -79,7 +80,8 @@ def validate(topic: Any, target_url: Any) -> None:
 
 
 def _limit(field: str) -> int:
-    return Subscription._meta.get_field(field).max_length or 0
+    column = Subscription._meta.get_field(field)
+    return column.max_length if isinstance(column, Field) and column.max_length else 0
 
 
 def _text(item: dict[str, Any], key: str, *, required: bool) -> str:
