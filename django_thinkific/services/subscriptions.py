@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -29,21 +29,13 @@ from ..models import DeletedWebhook, Subscription
 from ..timestamps import parse_timestamp
 from ..topics import TOPICS
 from ..validation import webhook_url_error
+from .sync_plan import SYNCED_FIELDS, Listing, SyncPlan, deleted_since, plan_sync
 
 logger = logging.getLogger("django_thinkific.subscriptions")
 
 BATCH_SIZE = 500
 #: How long a deletion's tombstone is kept: far longer than any sync runs.
 TOMBSTONE_DAYS = 1
-SYNCED_FIELDS = (
-    "topic",
-    "target_url",
-    "status",
-    "remote_created_at",
-    "remote_updated_at",
-    "created_by",
-    "updated_by",
-)
 
 
 @lru_cache(maxsize=4)
@@ -241,9 +233,9 @@ def _usable_id(item: Any) -> str | None:
         return None
 
 
-def _read_all(
-    api: ThinkificClient, page_size: int, on_page: Callable[[Page], None] | None
-) -> tuple[dict[str, dict[str, Any]], set[str], list[str], int]:
+def read_listing(
+    api: ThinkificClient, page_size: int, on_page: Callable[[Page], None] | None = None
+) -> Listing:
     """Every page: the usable webhooks, the ids of unusable ones, why each was skipped."""
     remote: dict[str, dict[str, Any]] = {}
     odd_ids: set[str] = set()
@@ -266,7 +258,8 @@ def _read_all(
             remote[webhook_id] = fields
         if on_page:
             on_page(page)
-    return remote, odd_ids - remote.keys(), skipped, pages
+    unusable = frozenset(odd_ids - remote.keys())
+    return Listing(webhooks=remote, unusable=unusable, skipped=tuple(skipped), pages=pages)
 
 
 def sync(
@@ -275,7 +268,8 @@ def sync(
     page_size: int = DEFAULT_PAGE_SIZE,
     on_page: Callable[[Page], None] | None = None,
 ) -> SyncReport:
-    """Make the ``Subscription`` table mirror Thinkific's webhooks.
+    """Make the ``Subscription`` table mirror Thinkific's webhooks: read every page,
+    plan (:func:`~.sync_plan.plan_sync`, where the rules are), apply the plan.
 
     Every page is read before anything is written, so an error anywhere in
     the listing raises and changes nothing (a half-read list never deletes
@@ -297,9 +291,8 @@ def sync(
     started = timezone.now()
     existed = set(Subscription.objects.using(db).values_list("thinkific_id", flat=True))
     buried = set(DeletedWebhook.objects.using(db).values_list("thinkific_id", flat=True))
-    remote, odd_ids, skipped, pages = _read_all(api, page_size, on_page)
+    listing = read_listing(api, page_size, on_page)
 
-    now = timezone.now()
     with transaction.atomic(using=db):
         local = {
             row["thinkific_id"]: row
@@ -307,75 +300,22 @@ def sync(
             .select_for_update()
             .values("pk", "thinkific_id", "updated_at", *SYNCED_FIELDS)
         }
-        # Changed here since the sync began: the service layer's write is newer than the list.
-        recent = {tid for tid, row in local.items() if row["updated_at"] >= started}
-        # Not to create: a row that existed at the start and is gone now, or one whose
-        # tombstone is new (created and deleted here meanwhile). Read after the lock, so
-        # a deletion committed while the rows were being locked is seen.
+        # Read after the lock, so a deletion committed while the rows were being locked is seen.
         tombstones = dict(
             DeletedWebhook.objects.using(db).values_list("thinkific_id", "deleted_at")
         )
-        deleted = existed | (tombstones.keys() - buried)
-        created = [tid for tid in remote if tid not in local and tid not in deleted]
-        changed = [
-            tid
-            for tid, fields in remote.items()
-            if tid in local
-            and tid not in recent
-            and any(local[tid][f] != fields[f] for f in SYNCED_FIELDS)
-        ]
-        gone = [
-            row["pk"]
-            for tid, row in local.items()
-            if tid not in remote and tid not in odd_ids and tid not in recent
-        ]
-        if created:
-            # A row the service layer or another sync inserted meanwhile is left as it is.
-            Subscription.objects.using(db).bulk_create(
-                [
-                    Subscription(thinkific_id=tid, last_synced_at=now, **remote[tid])
-                    for tid in created
-                ],
-                batch_size=BATCH_SIZE,
-                ignore_conflicts=True,
-            )
-        if changed:
-            # The rows are locked, so this upsert overwrites nothing written meanwhile.
-            Subscription.objects.using(db).bulk_create(
-                [
-                    Subscription(
-                        thinkific_id=tid, last_synced_at=now, updated_at=now, **remote[tid]
-                    )
-                    for tid in changed
-                ],
-                batch_size=BATCH_SIZE,
-                update_conflicts=True,
-                unique_fields=["thinkific_id"],
-                update_fields=[*SYNCED_FIELDS, "last_synced_at", "updated_at"],
-            )
-        removed = 0
-        for start in range(0, len(gone), BATCH_SIZE):
-            removed += (
-                Subscription.objects.using(db)
-                .filter(pk__in=gone[start : start + BATCH_SIZE], updated_at__lt=started)
-                .delete()[0]
-            )
-        forget = now - timedelta(days=TOMBSTONE_DAYS)
-        if any(when < forget for when in tombstones.values()):
-            DeletedWebhook.objects.using(db).filter(deleted_at__lt=forget).delete()
-        # Every older row still here (but the skipped ones) is in step with Thinkific now.
-        Subscription.objects.using(db).filter(updated_at__lt=started).exclude(
-            thinkific_id__in=odd_ids
-        ).update(last_synced_at=now)
+        deleted = deleted_since(existed, buried, local, tombstones)
+        plan = plan_sync(listing, local, deleted=deleted, started=started)
+        removed = _apply(plan, listing, db, started=started)
+        _forget_tombstones(tombstones, db)
 
-    listed = [tid for tid in remote if tid in local or tid in created]
     report = SyncReport(
-        created=len(created),
-        updated=len(changed),
+        created=len(plan.create),
+        updated=len(plan.update),
         removed=removed,
-        unchanged=len(listed) - len(created) - len(changed),
-        pages=pages,
-        skipped=tuple(skipped),
+        unchanged=plan.unchanged,
+        pages=listing.pages,
+        skipped=listing.skipped,
     )
     logger.info(
         "Synced %d Thinkific webhooks: %d created, %d updated, %d removed, %d skipped",
@@ -385,6 +325,52 @@ def sync(
         report.removed,
         len(report.skipped),
     )
-    for line in skipped:
+    for line in report.skipped:
         logger.warning("Sync skipped %s", line)
     return report
+
+
+def _apply(plan: SyncPlan, listing: Listing, db: str, *, started: datetime) -> int:
+    """Write the plan (inside the sync's transaction, the rows locked); how many were removed."""
+    now = timezone.now()
+    remote = listing.webhooks
+    rows = Subscription.objects.using(db)
+    if plan.create:
+        # A row the service layer or another sync inserted meanwhile is left as it is.
+        rows.bulk_create(
+            [
+                Subscription(thinkific_id=tid, last_synced_at=now, **remote[tid])
+                for tid in plan.create
+            ],
+            batch_size=BATCH_SIZE,
+            ignore_conflicts=True,
+        )
+    if plan.update:
+        # The rows are locked, so this upsert overwrites nothing written meanwhile.
+        rows.bulk_create(
+            [
+                Subscription(thinkific_id=tid, last_synced_at=now, updated_at=now, **remote[tid])
+                for tid in plan.update
+            ],
+            batch_size=BATCH_SIZE,
+            update_conflicts=True,
+            unique_fields=["thinkific_id"],
+            update_fields=[*SYNCED_FIELDS, "last_synced_at", "updated_at"],
+        )
+    removed = 0
+    gone = plan.delete
+    for start in range(0, len(gone), BATCH_SIZE):
+        batch = gone[start : start + BATCH_SIZE]
+        removed += rows.filter(pk__in=batch, updated_at__lt=started).delete()[0]
+    # Every older row still here (but the skipped ones) is in step with Thinkific now.
+    rows.filter(updated_at__lt=started).exclude(thinkific_id__in=plan.keep).update(
+        last_synced_at=now
+    )
+    return removed
+
+
+def _forget_tombstones(tombstones: dict[str, datetime], db: str) -> None:
+    """Deletions' tombstones older than ``TOMBSTONE_DAYS``: no sync still running needs them."""
+    forget = timezone.now() - timedelta(days=TOMBSTONE_DAYS)
+    if any(when < forget for when in tombstones.values()):
+        DeletedWebhook.objects.using(db).filter(deleted_at__lt=forget).delete()
