@@ -60,7 +60,7 @@ def deleted_since(
     """Ids deleted here since the sync began: a row that ``existed`` at the start and is
     not among the ``rows`` now, or a tombstone that was not ``buried`` at the start (a
     webhook created and deleted while the list was read)."""
-    return (existed - set(rows)) | (set(tombstones) - buried)
+    return (set(existed) - set(rows)) | (set(tombstones) - set(buried))
 
 
 def plan_sync(
