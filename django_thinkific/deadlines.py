@@ -103,11 +103,11 @@ class _DeadlineConnectionMixin:
 
 
 class _HTTPConnection(_DeadlineConnectionMixin, HTTPConnection):
-    pass
+    """An http connection whose reads wait at most what the deadline leaves."""
 
 
 class _HTTPSConnection(_DeadlineConnectionMixin, HTTPSConnection):
-    pass
+    """An https connection whose reads and handshake wait at most what the deadline leaves."""
 
 
 class _HTTPPool(HTTPConnectionPool):

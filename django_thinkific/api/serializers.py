@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..models import ReceivedEvent, Subscription, max_length
+from ..services.sync_plan import SYNCED_FIELDS
 from ..timestamps import parse_timestamp
 
 
@@ -40,13 +41,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         fields = (
             "id",
             "thinkific_id",
-            "topic",
-            "target_url",
-            "status",
-            "remote_created_at",
-            "remote_updated_at",
-            "created_by",
-            "updated_by",
+            *SYNCED_FIELDS,
             "last_synced_at",
             "created_at",
             "updated_at",

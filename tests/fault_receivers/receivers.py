@@ -19,7 +19,7 @@ SLEEP = float(os.environ.get("FAULT_RECEIVERS_SLEEP", "0") or 0)
 
 
 class Custom(BaseException):
-    pass
+    """A receiver's own BaseException that is not an Exception."""
 
 
 def mail_server_down():
