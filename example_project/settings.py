@@ -24,6 +24,7 @@ def env_int(name, default):
     except ValueError:
         return raw
 
+
 DEBUG = env.bool("DEBUG", default=False)
 # Required unless DEBUG: a missing key stops the site with a one-line message.
 SECRET_KEY = (
