@@ -42,7 +42,7 @@ pytest-postgres: $(STAMP)
 wheel-check: $(STAMP)
 	bash scripts/check_wheel.sh $(BIN)/python
 
-## make tox: Django 4.2 and 5.2 on Python 3.11, 6.x on python3.12 (found on PATH or in pyenv)
+## make tox: Python 3.10-3.13 with Django 4.2, 5.2 and 6.x (tox.ini; interpreters on PATH or in pyenv)
 tox: $(STAMP)
 	$(BIN)/python -m pip install --quiet tox
 	PATH="$$(ls -d $$(pyenv root 2>/dev/null || echo /nonexistent)/versions/3.1[0-9]*/bin 2>/dev/null | paste -sd: -):$$PATH" \

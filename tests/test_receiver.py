@@ -96,7 +96,8 @@ def test_signature_of_other_bytes_is_refused(client):
         (b'{"id": "1", "resource": "order", "action": "created", "x": "\\u0000"}', "NUL"),
         (b'{"id": "1", "resource": "order", "action": "created", "x": "\\ud800"}', "surrogate"),
         (b'{"id": "' + b"9" * 65 + b'", "resource": "order", "action": "created"}', "longer"),
-        (b"[" * 5000 + b"]" * 5000, "nested"),
+        # Deep enough that the parser itself gives up on every Python (3.13 parses 5,000).
+        (b"[" * 100_000 + b"]" * 100_000, "nested"),
         (b'{"id": ' + b"9" * 5000 + b', "resource": "o", "action": "c"}', "not valid JSON"),
         (b'{"id": "1", "resource": "o", "action": "c", "payload": {"x": 1e400}}', "out of range"),
         (b'{"id": "1", "resource": "o", "action": "c", "payload": {"x": -Infinity}}', "Infinity"),
