@@ -53,3 +53,15 @@ def wait_until_processed(ids: list[str], *, timeout: float = 60) -> dict[str, Re
         time.sleep(0.2)
     statuses = {i: e.status for i, e in rows(ids).items()}
     raise AssertionError(f"not all {len(ids)} processed after {timeout}s: {statuses}")
+
+
+def app_checks() -> list:
+    """The app's system-check messages for the current settings (every tag)."""
+    from django.core import checks
+
+    return [m for m in checks.run_checks() if (m.id or "").startswith("django_thinkific.")]
+
+
+def app_check_ids() -> set[str]:
+    """The ids of :func:`app_checks`."""
+    return {m.id for m in app_checks()}
