@@ -6,6 +6,7 @@ Fixtures live in ``tests/conftest.py``; model and user builders in ``tests/facto
 from __future__ import annotations
 
 import base64
+import io
 import time
 from typing import Any
 
@@ -65,3 +66,10 @@ def app_checks() -> list:
 def app_check_ids() -> set[str]:
     """The ids of :func:`app_checks`."""
     return {m.id for m in app_checks()}
+
+
+class TTY(io.StringIO):
+    """A command's stdout that says it is a terminal (commands colour and word it so)."""
+
+    def isatty(self):
+        return True

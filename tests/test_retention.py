@@ -2,7 +2,6 @@
 leaves at the edges of the replay window."""
 
 import io
-import json
 from datetime import timedelta
 
 import pytest
@@ -14,16 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_thinkific import tasks
-from django_thinkific.models import PrunedEvent, ReceivedEvent
-from django_thinkific.testing import capture_events, post_event, sample_event
+from django_thinkific.models import ReceivedEvent
 from tests.factories import ReceivedEventFactory
+from tests.helpers import TTY
 
 pytestmark = pytest.mark.django_db
-
-
-class TTY(io.StringIO):
-    def isatty(self):
-        return True
 
 
 def make(old: int, fresh: int, *, old_days: int = 31, fresh_days: int = 29):
@@ -122,26 +116,7 @@ def test_command_bad_arguments(args, message):
         call_command("thinkific_prune", *args)
 
 
-# --- tombstones at the edges of the replay window -----------------------------------------
-
-
-@pytest.mark.parametrize("created_at", ["2999-01-01T00:00:00Z", "9999-12-01T00:00:00-10:00"])
-def test_a_replay_after_the_prune_of_an_event_dated_in_the_future_runs_nothing(client, created_at):
-    # The tombstone is only looked up for a created_at that is missing or over 12 h
-    # old. A usable created_at in the future (a made-up test date, a clock gone wrong
-    # at the sender) skips the look-up for ever: its replay is stored and run again.
-    event = sample_event("order.created", created_at=created_at)
-    body = json.dumps(event).encode()
-    with capture_events("order.created") as calls:
-        assert post_event(client, body).status_code == 200
-        ReceivedEvent.objects.update(received_at=timezone.now() - timedelta(days=31))
-        call_command("thinkific_prune", stdout=io.StringIO())
-        assert PrunedEvent.objects.filter(event_id=event["id"]).exists()
-        replay = post_event(client, body)
-    assert replay.status_code == 200
-    assert replay.json() == {"id": event["id"], "status": "pruned", "duplicate": True}
-    assert len(calls) == 1
-    assert not ReceivedEvent.objects.exists()
+# --- batch sizes at their limits ---------------------------------------------------------
 
 
 def test_a_huge_batch_size_is_refused_in_one_line():
