@@ -6,6 +6,7 @@ Fixtures live in ``tests/conftest.py``; model and user builders in ``tests/facto
 from __future__ import annotations
 
 import base64
+import io
 import time
 from typing import Any
 
@@ -53,3 +54,22 @@ def wait_until_processed(ids: list[str], *, timeout: float = 60) -> dict[str, Re
         time.sleep(0.2)
     statuses = {i: e.status for i, e in rows(ids).items()}
     raise AssertionError(f"not all {len(ids)} processed after {timeout}s: {statuses}")
+
+
+def app_checks() -> list:
+    """The app's system-check messages for the current settings (every tag)."""
+    from django.core import checks
+
+    return [m for m in checks.run_checks() if (m.id or "").startswith("django_thinkific.")]
+
+
+def app_check_ids() -> set[str]:
+    """The ids of :func:`app_checks`."""
+    return {m.id for m in app_checks()}
+
+
+class TTY(io.StringIO):
+    """A command's stdout that says it is a terminal (commands colour and word it so)."""
+
+    def isatty(self):
+        return True

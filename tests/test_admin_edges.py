@@ -1,5 +1,7 @@
-"""The admin lists at the edges: bad GET parameters never give a 500 (issue 10, item 14),
-and a topic Thinkific added later is shown and filterable like any other (item 19).
+"""The admin lists at the edges: bad GET parameters end as ``?e=1``, never a 500, in every
+time zone, including lookups no filter writes (``__year`` past the calendar, a malformed
+``__regex``, ``pk`` the alias of ``id``); and a topic Thinkific added later is shown and
+filterable like any other.
 """
 
 from urllib.parse import urlencode
@@ -160,3 +162,48 @@ def test_an_unknown_topic_of_a_synced_webhook_is_shown(admin_client):
     listing = admin_client.get(SUBSCRIPTIONS).content.decode()
     assert f"topic__exact={NEW_TOPIC}" in listing  # in the filter
     assert f">{NEW_TOPIC}</a></th>" in listing  # the row's first column, not "-"
+
+
+# --- lookups the check must know too: __year outside the calendar, malformed regexes ------
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "Etc/GMT+12"])
+@pytest.mark.parametrize("year", ["10000", "0", "99999999999999999999"])
+def test_event_changelist_year_lookup_outside_the_calendar(admin_client, settings, zone, year):
+    settings.TIME_ZONE = zone
+    ReceivedEventFactory()
+    assert_answered(admin_client.get(EVENTS, {"received_at__year": year}))
+
+
+def test_subscription_changelist_year_lookup_outside_the_calendar(admin_client):
+    SubscriptionFactory()
+    assert_answered(admin_client.get(SUBSCRIPTIONS, {"remote_created_at__year": "10000"}))
+
+
+@pytest.mark.parametrize("params", [{"event_id__regex": "[["}, {"topic__iregex": "("}])
+def test_event_changelist_malformed_regex(admin_client, params):
+    ReceivedEventFactory()
+    assert_answered(admin_client.get(EVENTS, params))
+
+
+# --- pk, the alias of id, is checked like id ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/django_thinkific/receivedevent/?pk__regex=(",
+        "/admin/django_thinkific/subscription/?pk__regex=(",
+    ],
+)
+def test_a_pk_lookup_is_checked_like_an_id_lookup(admin_client, url):
+    """README/lookups: bad GET parameters end as ?e=1 "never a 500"; a lookup
+    none of the filters writes (``__regex``) is refused. ``pk`` is an alias of
+    ``id`` that skips the check."""
+    from tests.factories import ReceivedEventFactory, SubscriptionFactory
+
+    ReceivedEventFactory()
+    SubscriptionFactory()
+    response = admin_client.get(url)
+    assert response.status_code == 302
+    assert "e=1" in response["Location"]

@@ -1,10 +1,16 @@
-"""Each system check, through ``manage.py check`` as a user would see it."""
+"""Each system check, through ``manage.py check`` as a user would see it, and values no
+check may let through (a ``request.META`` key no request carries, a boolean given as the
+string ``"False"``)."""
 
+import logging
 import re
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+
+from django_thinkific.testing import post_event
+from tests.helpers import app_check_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -194,3 +200,45 @@ def test_each_key_of_the_settings_table_has_a_check_or_says_why_not():
     unchecked = {name for name, key in SETTINGS.items() if not key.check_id}
     # Their rules involve other keys or settings: E001/E002/E014/W003 in checks.py.
     assert unchecked == {"API_KEY", "APP_CLIENT_SECRET"}
+
+
+# --- values a check used to let through: request.META keys, booleans as strings -----------
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "HTTP_X_FORWARDED_FOR\u200b",
+        "\ufeffHTTP_X_FORWARDED_FOR",
+        "HTTP_X-FORWARDED-FOR",
+        "HTTP X FORWARDED FOR",
+    ],
+    ids=["zwsp", "bom", "dashes", "spaces"],
+)
+def test_a_client_ip_header_that_no_request_can_carry_is_e011(thinkific, header):
+    thinkific(CLIENT_IP_HEADER=header)
+    assert "django_thinkific.E011" in app_check_ids()
+
+
+def test_a_header_key_with_a_zero_width_space_is_reported_and_not_trusted(
+    thinkific, client, caplog
+):
+    thinkific(CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR\u200b")
+    assert "django_thinkific.E011" in app_check_ids()  # the operator is told
+    # meanwhile no header is trusted
+    with caplog.at_level(logging.WARNING, logger="django_thinkific.webhooks"):
+        post_event(client, "order.created", secret="wrong", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert "from 127.0.0.1" in caplog.text
+    assert "203.0.113.9" not in caplog.text
+
+
+@pytest.mark.parametrize("key", ["API_ENABLED", "ALLOW_INSECURE_TARGETS"])
+def test_a_boolean_setting_given_as_the_string_false_is_reported(thinkific, settings, key):
+    # From an environment variable: "False" is truthy, so API_ENABLED stays on and
+    # ALLOW_INSECURE_TARGETS is *enabled*. With DEBUG on nothing at all is reported.
+    settings.DEBUG = True
+    thinkific(**{key: "False"})
+    assert "django_thinkific.E016" in app_check_ids()
+    from django_thinkific.conf import get_settings
+
+    assert get_settings().allow_insecure_targets is False  # "False" never turns it on

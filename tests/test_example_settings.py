@@ -1,4 +1,5 @@
-"""Review 3: odd values in the settings table and the example project's environment."""
+"""Odd values in the settings table and in the example project's environment are
+reported (a check, a one-line error), never a crash or a silent default."""
 
 import os
 import subprocess

@@ -410,7 +410,7 @@ def test_celery_dispatch_without_a_broker_fails_once_without_inline_retries(
     client, thinkific, failing_receiver
 ):
     """Eagerly Celery would run each retry at once, inside the request: it does not.
-    (The backoff on a real worker: tests/test_worker_faults.py.)"""
+    (The backoff on a real worker: tests/test_celery_broker.py.)"""
     thinkific(DISPATCH="celery")
     response = post_event(client, "order.created")
     assert (response.status_code, response.json()["status"]) == (200, "failed")

@@ -1,13 +1,14 @@
 """The REST API at the edges: every bad query parameter or path is a JSON 4xx, never a 500.
 
-Issue 10, items 3 (the filters' date edges), 14 (query parameters that gave a
-500) and 19 (a non-numeric id in a path got Django's HTML 404 page). Driven
-through the REST client on SQLite and PostgreSQL, by hand and with Hypothesis
-strategies that reach the edges (NUL, non-ASCII, year 1/9999, offsets ±23:59,
-huge numbers).
+The filters' date edges, query parameters of every shape, a non-numeric id in a path
+(a JSON 404, not Django's HTML page); a malformed body is a 400 naming the field, a 422
+only a refusal by the topic rule or Thinkific. Driven through the REST client on SQLite
+and PostgreSQL, by hand and with Hypothesis strategies that reach the edges (NUL,
+non-ASCII, year 1/9999, offsets ±23:59, huge numbers).
 """
 
 import base64
+import json
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
@@ -337,3 +338,45 @@ def test_any_path_id_is_a_json_answer(staff_api, pk):
         response = staff_api.get(path, follow=True)
         assert response.status_code in (200, 404), (path, response.status_code)
         assert response["Content-Type"].startswith("application/json"), path
+
+
+# --- error shapes: 400 for a malformed request, 422 only for Thinkific's refusal ----------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"topic": 123, "target_url": "https://shop.acme.io/hook"},
+        {"topic": 1.5, "target_url": "https://shop.acme.io/hook"},
+        {"topic": "order.created", "target_url": 5},
+    ],
+    ids=["int-topic", "float-topic", "int-url"],
+)
+def test_a_number_where_a_string_belongs_is_a_400(staff_api, fake_api, body):
+    response = staff_api.post(SUBSCRIPTIONS, json.dumps(body), content_type="application/json")
+    assert response.status_code == 400, (response.status_code, response.content)
+    wrong = next(field for field, value in body.items() if not isinstance(value, str))
+    assert response.json() == {wrong: ["Not a valid string."]}  # names the field
+    assert not fake_api.calls
+
+
+def test_the_same_digits_as_a_string_are_judged_by_the_topic_rule(staff_api, fake_api):
+    # The control: a string is a well-formed request, refused by the topic rule (422).
+    body = {"topic": "123", "target_url": "https://shop.acme.io/hook"}
+    response = staff_api.post(SUBSCRIPTIONS, json.dumps(body), content_type="application/json")
+    assert response.status_code == 422, (response.status_code, response.content)
+    assert not fake_api.calls
+
+
+def test_a_number_in_a_patch_is_a_400(staff_api, fake_api):
+    from tests.factories import SubscriptionFactory
+
+    sub = SubscriptionFactory()
+    response = staff_api.patch(
+        f"{SUBSCRIPTIONS}{sub.pk}/", json.dumps({"topic": 42}), content_type="application/json"
+    )
+    assert response.status_code == 400, (response.status_code, response.content)
+    assert response.json() == {"topic": ["Not a valid string."]}
+    assert not fake_api.calls
+    sub.refresh_from_db()
+    assert sub.topic != "42"

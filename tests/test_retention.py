@@ -1,4 +1,5 @@
-"""Pruning: the command, the task and the service behind them."""
+"""Pruning: the command, the task and the service behind them, and the tombstones it
+leaves at the edges of the replay window."""
 
 import io
 from datetime import timedelta
@@ -14,13 +15,9 @@ from django.utils import timezone
 from django_thinkific import tasks
 from django_thinkific.models import ReceivedEvent
 from tests.factories import ReceivedEventFactory
+from tests.helpers import TTY
 
 pytestmark = pytest.mark.django_db
-
-
-class TTY(io.StringIO):
-    def isatty(self):
-        return True
 
 
 def make(old: int, fresh: int, *, old_days: int = 31, fresh_days: int = 29):
@@ -117,3 +114,26 @@ def test_command_progress_per_batch_on_a_terminal():
 def test_command_bad_arguments(args, message):
     with pytest.raises(CommandError, match=message):
         call_command("thinkific_prune", *args)
+
+
+# --- batch sizes at their limits ---------------------------------------------------------
+
+
+def test_a_huge_batch_size_is_refused_in_one_line():
+    ReceivedEventFactory(received_at=timezone.now() - timedelta(days=40))
+    with pytest.raises(
+        CommandError, match="--batch-size must be between 1 and 9223372036854775807"
+    ):
+        call_command("thinkific_prune", "--batch-size", str(10**20), stdout=io.StringIO())
+    assert ReceivedEvent.objects.exists()
+    call_command("thinkific_prune", "--batch-size", str(2**63 - 1), stdout=io.StringIO())
+    assert not ReceivedEvent.objects.exists()
+
+
+def test_a_prune_batch_size_that_passes_e010_does_not_break_the_nightly_task(thinkific):
+    from django.core import checks
+
+    thinkific(PRUNE_BATCH_SIZE=10**20)
+    assert "django_thinkific.E010" in {m.id for m in checks.run_checks()}
+    ReceivedEventFactory(received_at=timezone.now() - timedelta(days=40))
+    assert tasks.prune_received_events.apply().result == 1

@@ -5,7 +5,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.provisional import domains
-from rest_framework.test import APIClient
 
 from django_thinkific.errors import ValidationFailed
 from django_thinkific.models import Subscription
@@ -28,13 +27,6 @@ BAD_URLS = [
 
 def creates(fake_api):
     return [call for call in fake_api.calls if call[0] == "POST"]
-
-
-@pytest.fixture
-def rest(admin_user):
-    client = APIClient()
-    client.force_login(admin_user)
-    return client
 
 
 @pytest.mark.parametrize("url", BAD_URLS)
@@ -67,8 +59,8 @@ def test_admin_change_refuses_before_calling_thinkific(admin_client, fake_api, u
 
 
 @pytest.mark.parametrize("url", BAD_URLS)
-def test_rest_create_refuses_before_calling_thinkific(rest, fake_api, url):
-    response = rest.post(REST, {"topic": "order.created", "target_url": url}, format="json")
+def test_rest_create_refuses_before_calling_thinkific(staff_api, fake_api, url):
+    response = staff_api.post(REST, {"topic": "order.created", "target_url": url}, format="json")
     assert response.status_code in (400, 422), response.content
     assert "target_url" in response.json()
     assert fake_api.calls == []
@@ -76,10 +68,10 @@ def test_rest_create_refuses_before_calling_thinkific(rest, fake_api, url):
 
 
 @pytest.mark.parametrize("url", BAD_URLS)
-def test_rest_update_refuses_before_calling_thinkific(rest, fake_api, url):
+def test_rest_update_refuses_before_calling_thinkific(staff_api, fake_api, url):
     remote = fake_api.add_webhook("order.created", GOOD)
     sub = SubscriptionFactory(thinkific_id=remote["id"], topic="order.created", target_url=GOOD)
-    response = rest.patch(f"{REST}{sub.pk}/", {"target_url": url}, format="json")
+    response = staff_api.patch(f"{REST}{sub.pk}/", {"target_url": url}, format="json")
     assert response.status_code in (400, 422), response.content
     assert fake_api.calls == []
     sub.refresh_from_db()
@@ -159,7 +151,7 @@ urls = st.one_of(
 @example(url="https://shop.acme.io./hook")
 @example(url="https://bücher.de/hook")
 @example(url=" https://shop.acme.io/hook ")
-def test_admin_and_rest_agree_on_every_url(admin_client, rest, fake_api, url):
+def test_admin_and_rest_agree_on_every_url(admin_client, staff_api, fake_api, url):
     Subscription.objects.all().delete()
     fake_api.webhooks.clear()
     fake_api.calls.clear()
@@ -173,7 +165,7 @@ def test_admin_and_rest_agree_on_every_url(admin_client, rest, fake_api, url):
     Subscription.objects.all().delete()
     fake_api.webhooks.clear()
     fake_api.calls.clear()
-    api = rest.post(REST, {"topic": "order.created", "target_url": url}, format="json")
+    api = staff_api.post(REST, {"topic": "order.created", "target_url": url}, format="json")
     assert api.status_code in (201, 400, 422), api.content
     rest_accepted = api.status_code == 201
     assert len(creates(fake_api)) == int(rest_accepted)

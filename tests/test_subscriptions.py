@@ -234,3 +234,90 @@ def test_insecure_targets_setting_only_relaxes_loopback(thinkific, url, accepted
     else:
         with pytest.raises(ValidationFailed):
             subscriptions.validate("order.created", url)
+
+
+# --- a sync never undoes what the service layer did while it ran --------------------------
+#
+# README (thinkific_sync): "Two syncs at once are safe, and a sync never undoes what was
+# changed here while it ran: a row created, changed or deleted through the service layer
+# after the sync began is left as it is." A webhook created and deleted again while the
+# sync reads the list is in the list it read but not in the table: no ghost row for it.
+
+
+def test_a_webhook_created_and_deleted_during_a_sync_is_not_brought_back(fake_api):
+    fake_api.add_webhook("order.created", "https://a.acme.io/hook")
+    fake_api.add_webhook("order.created", "https://b.acme.io/hook")
+    made = []
+
+    def meanwhile(page):
+        if page.number == 1:  # an operator adds a webhook in the admin...
+            made.append(subscriptions.create("lead.created", "https://during.acme.io/hook"))
+        elif made and page.items and page.items[0]["id"] == made[0].thinkific_id:
+            subscriptions.delete(made[0])  # ...and deletes it again a moment later
+
+    subscriptions.sync(page_size=1, on_page=meanwhile)
+    assert made
+    assert made[0].thinkific_id not in fake_api.webhooks  # gone at Thinkific
+    assert not Subscription.objects.filter(thinkific_id=made[0].thinkific_id).exists()
+
+    report_after = subscriptions.sync()  # and a later sync has nothing to undo either
+    assert (report_after.created, report_after.removed) == (0, 0)
+
+
+def test_a_webhook_added_and_deleted_in_the_admin_during_a_sync_is_not_brought_back(
+    admin_client, fake_api
+):
+    from django_thinkific.models import DeletedWebhook
+
+    fake_api.add_webhook("order.created", "https://a.acme.io/hook")
+    admin = "/admin/django_thinkific/subscription/"
+
+    def meanwhile(page):
+        added = admin_client.post(
+            f"{admin}add/", {"topic": "lead.created", "target_url": "https://d.acme.io/h"}
+        )
+        assert added.status_code == 302, added.content
+        row = Subscription.objects.get(target_url="https://d.acme.io/h")
+        gone = admin_client.post(f"{admin}{row.pk}/delete/", {"post": "yes"})
+        assert gone.status_code == 302
+        # Listed by a sync that read Thinkific before the deletion reached it:
+        fake_api.webhooks[row.thinkific_id] = {
+            "id": row.thinkific_id,
+            "topic": "lead.created",
+            "target_url": "https://d.acme.io/h",
+        }
+
+    report = subscriptions.sync(on_page=meanwhile)
+    assert report.created == 1  # a.acme.io, not the deleted one
+    assert list(Subscription.objects.values_list("target_url", flat=True)) == [
+        "https://a.acme.io/hook"
+    ]
+    assert DeletedWebhook.objects.count() == 1
+
+
+def test_a_deletion_before_the_sync_began_does_not_hide_a_webhook_thinkific_lists(fake_api):
+    # Deleted here while Thinkific answered 404; Thinkific lists it again later (its own
+    # state wins): a sync that begins after the deletion mirrors what it reads.
+    sub = SubscriptionFactory(thinkific_id="20240101000000000000001")
+    assert subscriptions.delete(sub) is False
+    fake_api.add_webhook("order.created", "https://a.acme.io/hook", id=sub.thinkific_id)
+    report = subscriptions.sync()
+    assert report.created == 1
+    assert Subscription.objects.filter(thinkific_id=sub.thinkific_id).exists()
+
+
+def test_a_sync_forgets_tombstones_older_than_a_day(fake_api):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from django_thinkific.models import DeletedWebhook
+
+    for tid in ("old", "recent"):
+        fake_api.add_webhook("order.created", f"https://{tid}.acme.io/hook", id=tid)
+        subscriptions.delete(SubscriptionFactory(thinkific_id=tid))
+    DeletedWebhook.objects.filter(thinkific_id="old").update(
+        deleted_at=timezone.now() - timedelta(days=1, minutes=1)
+    )
+    subscriptions.sync()
+    assert list(DeletedWebhook.objects.values_list("thinkific_id", flat=True)) == ["recent"]

@@ -10,13 +10,9 @@ from django.core.management.base import CommandError
 
 from django_thinkific.models import Subscription
 from tests.factories import SubscriptionFactory
+from tests.helpers import TTY
 
 pytestmark = pytest.mark.django_db
-
-
-class TTY(io.StringIO):
-    def isatty(self):
-        return True
 
 
 def test_success_prints_the_counts(fake_api):

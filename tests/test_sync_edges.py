@@ -14,7 +14,6 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rest_framework.test import APIClient
 
 from django_thinkific.errors import BadResponse
 from django_thinkific.models import Subscription
@@ -25,13 +24,6 @@ pytestmark = pytest.mark.django_db
 ADMIN = "/admin/django_thinkific/subscription/"
 REST_SYNC = "/thinkific/api/subscriptions/sync/"
 URL = "https://shop.acme.io/hook"
-
-
-@pytest.fixture
-def rest(admin_user):
-    client = APIClient()
-    client.force_login(admin_user)
-    return client
 
 
 def fill(fake, n):
@@ -54,14 +46,14 @@ def during_page(fake, number, action):
     return seen
 
 
-def sync_three_ways(surface, admin_client, rest):
+def sync_three_ways(surface, admin_client, staff_api):
     """Run a sync through one operator surface; what it said, as text."""
     if surface == "command":
         out = io.StringIO()
         call_command("thinkific_sync", stdout=out)
         return out.getvalue()
     if surface == "rest":
-        response = rest.post(REST_SYNC)
+        response = staff_api.post(REST_SYNC)
         assert response.status_code == 200, response.content
         return str(response.json())
     response = admin_client.post(f"{ADMIN}sync/", follow=True)
@@ -128,13 +120,13 @@ def test_a_webhook_changed_at_thinkific_during_a_sync_is_still_mirrored(fake_api
 
 
 @pytest.mark.parametrize("surface", SURFACES)
-def test_odd_items_are_skipped_and_reported(fake_api, admin_client, rest, surface):
+def test_odd_items_are_skipped_and_reported(fake_api, admin_client, staff_api, surface):
     fake_api.add_webhook("order.created", URL, id="1" * 65)
     fake_api.webhooks["only-an-id"] = {"id": "only-an-id"}
     fake_api.webhooks["no-url"] = {"id": "no-url", "topic": "order.created", "target_url": ""}
     fake_api.webhooks["nul"] = {"id": "nul", "topic": "order.\x00created", "target_url": URL}
     fake_api.add_webhook("order.created", URL, id="fine")
-    said = sync_three_ways(surface, admin_client, rest)
+    said = sync_three_ways(surface, admin_client, staff_api)
     assert list(Subscription.objects.values_list("thinkific_id", flat=True)) == ["fine"]
     assert not Subscription.objects.filter(topic="").exists()
     if surface != "rest":
@@ -159,7 +151,7 @@ def test_a_skipped_item_keeps_its_row(fake_api):
     }
 
 
-def test_a_topic_without_a_dot_send_test_says_why(fake_api, admin_client, rest):
+def test_a_topic_without_a_dot_send_test_says_why(fake_api, admin_client, staff_api):
     fake_api.add_webhook("nodot", URL, id="w1")
     subscriptions.sync()
     sub = Subscription.objects.get()
@@ -171,7 +163,7 @@ def test_a_topic_without_a_dot_send_test_says_why(fake_api, admin_client, rest):
     assert "resource.action" in str(info.value)
     assert "\n" not in str(info.value)
 
-    response = rest.post(f"/thinkific/api/subscriptions/{sub.pk}/send-test/")
+    response = staff_api.post(f"/thinkific/api/subscriptions/{sub.pk}/send-test/")
     assert response.status_code == 422, response.content
     assert "resource.action" in str(response.json())
 
@@ -206,7 +198,7 @@ def endless(fake, *, meta):
     ],
 )
 @pytest.mark.parametrize("surface", SURFACES)
-def test_a_cursor_that_never_ends_is_refused(fake_api, admin_client, rest, surface, meta):
+def test_a_cursor_that_never_ends_is_refused(fake_api, admin_client, staff_api, surface, meta):
     count = endless(fake_api, meta=meta)
     if surface == "command":
         with pytest.raises(CommandError) as info:
@@ -214,7 +206,7 @@ def test_a_cursor_that_never_ends_is_refused(fake_api, admin_client, rest, surfa
         said = str(info.value)
         assert "Nothing was changed" in said
     elif surface == "rest":
-        response = rest.post(REST_SYNC)
+        response = staff_api.post(REST_SYNC)
         assert response.status_code == 502
         said = response.json()["detail"]
     else:
@@ -272,7 +264,9 @@ def test_nanoseconds_and_offsets_as_thinkific_sends_them(fake_api):
 
 
 @pytest.mark.parametrize("surface", SURFACES)
-def test_timestamps_at_the_calendars_edge_are_kept_as_none(fake_api, admin_client, rest, surface):
+def test_timestamps_at_the_calendars_edge_are_kept_as_none(
+    fake_api, admin_client, staff_api, surface
+):
     fake_api.add_webhook(
         "order.created",
         URL,
@@ -283,14 +277,14 @@ def test_timestamps_at_the_calendars_edge_are_kept_as_none(fake_api, admin_clien
     fake_api.add_webhook(
         "user.signup", URL, id="odd", created_at=20200227, updated_at="2020-02-30T00:00:00Z"
     )
-    said = sync_three_ways(surface, admin_client, rest)
+    said = sync_three_ways(surface, admin_client, staff_api)
     assert "2 created" in said or "'created': 2" in said, said
     for row in Subscription.objects.all():
         assert (row.remote_created_at, row.remote_updated_at) == (None, None)
     # Every later sync, the admin list and the REST list still work.
-    sync_three_ways(surface, admin_client, rest)
+    sync_three_ways(surface, admin_client, staff_api)
     assert admin_client.get(ADMIN).status_code == 200
-    assert rest.get("/thinkific/api/subscriptions/").status_code == 200
+    assert staff_api.get("/thinkific/api/subscriptions/").status_code == 200
     edge = Subscription.objects.get(thinkific_id="edge")
     assert admin_client.get(f"{ADMIN}{edge.pk}/change/").status_code == 200
 

@@ -111,6 +111,12 @@ def test_contributing_names_real_files_and_make_targets():
         assert target in targets, target
 
 
+def test_the_test_layout_table_names_every_test_file():
+    named = set(re.findall(r"`tests/(test_\w+\.py)`", CONTRIBUTING))
+    on_disk = {path.name for path in (ROOT / "tests").glob("test_*.py")}
+    assert on_disk - named == set(), "test files missing from CONTRIBUTING.md's layout"
+
+
 def test_the_changelog_has_the_current_version_dated():
     changelog = (ROOT / "CHANGELOG.md").read_text()
     assert "## [Unreleased]" in changelog

@@ -1,4 +1,5 @@
-"""The topic registry drives choices and signals; models read well in the admin."""
+"""The topic registry drives choices and signals (a delivery spelled as Thinkific spells
+it reaches its topic's signal); models read well in the admin."""
 
 import re
 
@@ -7,6 +8,7 @@ from django.db import IntegrityError
 
 from django_thinkific import signals
 from django_thinkific.models import ReceivedEvent, Subscription
+from django_thinkific.testing import capture_events, post_event, sample_event
 from django_thinkific.topics import TOPIC_CHOICES, TOPICS, get_topic, split_topic
 from tests.factories import ReceivedEventFactory, SubscriptionFactory
 
@@ -80,3 +82,20 @@ def test_indexes_cover_admin_filters_and_pruning():
     assert ("received_at",) in indexed
     assert ("status", "received_at") in indexed
     assert ("topic", "received_at") in indexed
+
+
+# --- a topic as Thinkific spells it reaches the topic's own signal ------------------------
+
+
+@pytest.mark.django_db
+def test_a_subscription_cancelled_delivery_spelled_canceled_reaches_its_signal(client):
+    """README: "a signal per topic" and ``receiver_for("subscription.cancelled")``.
+    FACTS.md: Thinkific's subscription sample spells the action ``canceled`` while the
+    topic is ``subscription.cancelled``. Such a delivery (for a webhook whose topic is
+    ``subscription.cancelled``) is stored as ``subscription.canceled`` and the site's
+    ``subscription_cancelled`` receivers never run; only ``webhook_received`` fires."""
+    event = sample_event("subscription.cancelled", action="canceled")
+    with capture_events("subscription.cancelled") as calls:
+        response = post_event(client, event, HTTP_X_THINKIFIC_TOPIC="subscription.cancelled")
+    assert response.status_code == 200
+    assert len(calls) == 1

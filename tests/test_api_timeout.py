@@ -1,115 +1,28 @@
-"""Review 1: a sync that runs while the service layer creates and then deletes a webhook.
+"""API_TIMEOUT: "seconds to wait for each API call", as a total for the whole exchange.
 
-README (thinkific_sync): "Two syncs at once are safe, and a sync never undoes what was
-changed here while it ran: a row created, changed or deleted through the service layer
-after the sync began is left as it is."
-
-A webhook created (Thinkific, then here) and deleted again (Thinkific, then here) while
-the sync reads the list is in the list it read, not in the table, and was not in the
-table when the sync began: the sync creates its row again, a ghost of a webhook that no
-longer exists at Thinkific.
+An answer that trickles in a byte at a time (headers or body) is cut off at the
+deadline, on the sync, the REST API, the admin and send-test alike; a POST that
+trickles is not sent twice; an answer slow but in time is read. E008: the value must
+be a number of seconds the socket layer can wait.
 """
 
-import pytest
+import json as _json
+import socket
+import threading
+import time
 
-from django_thinkific.models import Subscription
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from django_thinkific.client import ThinkificClient
+from django_thinkific.conf import get_settings
+from django_thinkific.errors import APIConnectionError
 from django_thinkific.services import subscriptions
 from tests.factories import SubscriptionFactory
+from tests.helpers import app_checks
 
 pytestmark = pytest.mark.django_db
-
-
-def test_a_webhook_created_and_deleted_during_a_sync_is_not_brought_back(fake_api):
-    fake_api.add_webhook("order.created", "https://a.acme.io/hook")
-    fake_api.add_webhook("order.created", "https://b.acme.io/hook")
-    made = []
-
-    def meanwhile(page):
-        if page.number == 1:  # an operator adds a webhook in the admin...
-            made.append(subscriptions.create("lead.created", "https://during.acme.io/hook"))
-        elif made and page.items and page.items[0]["id"] == made[0].thinkific_id:
-            subscriptions.delete(made[0])  # ...and deletes it again a moment later
-
-    subscriptions.sync(page_size=1, on_page=meanwhile)
-    assert made
-    assert made[0].thinkific_id not in fake_api.webhooks  # gone at Thinkific
-    assert not Subscription.objects.filter(thinkific_id=made[0].thinkific_id).exists()
-
-    report_after = subscriptions.sync()  # and a later sync has nothing to undo either
-    assert (report_after.created, report_after.removed) == (0, 0)
-
-
-def test_a_webhook_added_and_deleted_in_the_admin_during_a_sync_is_not_brought_back(
-    admin_client, fake_api
-):
-    from django_thinkific.models import DeletedWebhook
-
-    fake_api.add_webhook("order.created", "https://a.acme.io/hook")
-    admin = "/admin/django_thinkific/subscription/"
-
-    def meanwhile(page):
-        added = admin_client.post(
-            f"{admin}add/", {"topic": "lead.created", "target_url": "https://d.acme.io/h"}
-        )
-        assert added.status_code == 302, added.content
-        row = Subscription.objects.get(target_url="https://d.acme.io/h")
-        gone = admin_client.post(f"{admin}{row.pk}/delete/", {"post": "yes"})
-        assert gone.status_code == 302
-        # Listed by a sync that read Thinkific before the deletion reached it:
-        fake_api.webhooks[row.thinkific_id] = {
-            "id": row.thinkific_id,
-            "topic": "lead.created",
-            "target_url": "https://d.acme.io/h",
-        }
-
-    report = subscriptions.sync(on_page=meanwhile)
-    assert report.created == 1  # a.acme.io, not the deleted one
-    assert list(Subscription.objects.values_list("target_url", flat=True)) == [
-        "https://a.acme.io/hook"
-    ]
-    assert DeletedWebhook.objects.count() == 1
-
-
-def test_a_deletion_before_the_sync_began_does_not_hide_a_webhook_thinkific_lists(fake_api):
-    # Deleted here while Thinkific answered 404; Thinkific lists it again later (its own
-    # state wins): a sync that begins after the deletion mirrors what it reads.
-    sub = SubscriptionFactory(thinkific_id="20240101000000000000001")
-    assert subscriptions.delete(sub) is False
-    fake_api.add_webhook("order.created", "https://a.acme.io/hook", id=sub.thinkific_id)
-    report = subscriptions.sync()
-    assert report.created == 1
-    assert Subscription.objects.filter(thinkific_id=sub.thinkific_id).exists()
-
-
-def test_a_sync_forgets_tombstones_older_than_a_day(fake_api):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from django_thinkific.models import DeletedWebhook
-
-    for tid in ("old", "recent"):
-        fake_api.add_webhook("order.created", f"https://{tid}.acme.io/hook", id=tid)
-        subscriptions.delete(SubscriptionFactory(thinkific_id=tid))
-    DeletedWebhook.objects.filter(thinkific_id="old").update(
-        deleted_at=timezone.now() - timedelta(days=1, minutes=1)
-    )
-    subscriptions.sync()
-    assert list(DeletedWebhook.objects.values_list("thinkific_id", flat=True)) == ["recent"]
-
-
-# --- API_TIMEOUT: "seconds to wait for each API call" ----------------------------------------
-
-import json as _json  # noqa: E402
-import socket  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-
-from django.core.management import call_command  # noqa: E402
-from django.core.management.base import CommandError  # noqa: E402
-
-from django_thinkific.client import ThinkificClient  # noqa: E402
-from django_thinkific.errors import APIConnectionError  # noqa: E402
 
 EMPTY_LIST = _json.dumps({"items": [], "meta": {"page": {"has_next": False, "next_page": ""}}})
 
@@ -242,14 +155,6 @@ def test_the_send_test_limit_is_a_total_for_a_target_that_trickles(thinkific, mo
 
 # --- E008: API_TIMEOUT must be a number of seconds the socket layer can wait ----------------
 
-from django.core import checks  # noqa: E402
-
-from django_thinkific.conf import get_settings  # noqa: E402
-
-
-def _app_errors():
-    return [m for m in checks.run_checks() if m.id.startswith("django_thinkific.")]
-
 
 @pytest.mark.parametrize(
     "value",
@@ -261,12 +166,12 @@ def test_an_api_timeout_that_is_not_a_positive_number_is_e008(thinkific, value):
     # infinite wait, which the socket layer refuses (as it refuses 10**10 s, past its
     # clock): every API call would then fail.
     thinkific(API_TIMEOUT=value)
-    assert "django_thinkific.E008" in {m.id for m in _app_errors()}
+    assert "django_thinkific.E008" in {m.id for m in app_checks()}
     assert get_settings().api_timeout == 10.0  # the calls use the default meanwhile
 
 
 @pytest.mark.parametrize("value", [0.001, 1, 2.5, 86400])
 def test_an_api_timeout_of_up_to_a_day_passes(thinkific, value):
     thinkific(API_TIMEOUT=value)
-    assert "django_thinkific.E008" not in {m.id for m in _app_errors()}
+    assert "django_thinkific.E008" not in {m.id for m in app_checks()}
     assert get_settings().api_timeout == float(value)
