@@ -21,7 +21,7 @@ import math
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -189,13 +189,11 @@ class ThinkificClient:
         max_retries: int = 3,
         backoff: float = 0.5,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff = backoff
-        self._sleep = sleep or pause
         self._session = session or requests.Session()
         for prefix in ("https://", "http://"):
             self._session.mount(prefix, DeadlineAdapter())  # ``timeout`` bounds each call
@@ -312,7 +310,7 @@ class ThinkificClient:
                 else self._delay(attempt)
             )
             logger.debug("%s %s: %s; retrying in %.1fs", method, path, error, wait)
-            self._sleep(wait)
+            pause(wait)
             attempt += 1
 
     def _attempt(

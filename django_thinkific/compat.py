@@ -9,7 +9,9 @@ from datetime import tzinfo
 from typing import Any, TypeVar
 
 import django
+from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.contrib import admin
+from django.dispatch import Signal
 from django.http import HttpResponseBase
 from django.utils import timezone
 
@@ -47,6 +49,21 @@ def origin_verified(request: Any) -> bool:
     return bool(middleware._origin_verified(request))  # type: ignore[attr-defined]
 
 
+def live_receivers(signal: Signal, sender: Any) -> list[Callable[..., Any]]:
+    """The signal's live receivers for ``sender``, async ones made callable (sync).
+
+    ``Signal._live_receivers`` (private) returns a list before Django 5.0 and a
+    ``(sync, async)`` pair since; both are handled (tested on 4.2, 5.2 and 6.x).
+    """
+    live = signal._live_receivers(sender)
+    if isinstance(live, tuple):  # Django 5.0+
+        sync_receivers, async_receivers = live
+        return [*sync_receivers, *(async_to_sync(r) for r in async_receivers)]
+    # Django 4.2 tells no async receiver apart: called as is, one would only
+    # return a coroutine, never run (and the event would count as processed).
+    return [async_to_sync(r) if iscoroutinefunction(r) else r for r in live]  # pragma: no cover
+
+
 def database_timezone() -> tzinfo:
     """The current time zone, to hand to ``TruncDate`` and its kin.
 
@@ -65,6 +82,7 @@ def database_timezone() -> tzinfo:
 __all__ = [
     "SHOW_FACETS_NEVER",
     "database_timezone",
+    "live_receivers",
     "log_deletion",
     "login_not_required",
     "origin_verified",

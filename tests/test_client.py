@@ -6,6 +6,7 @@ import math
 import time
 from dataclasses import dataclass
 from email.utils import formatdate
+from unittest import mock
 
 import pytest
 import requests
@@ -315,9 +316,10 @@ def test_retry_rules(client, retry_pauses, rule):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_any_ratelimit_reset_gives_a_bounded_finite_wait_or_none(value):
     sleeps = []
-    client = ThinkificClient(api_key=KEY, base_url=BASE, sleep=sleeps.append, max_retries=1)
-    with responses.RequestsMock() as mock:
-        mock.add("GET", f"{BASE}/webhooks/1", status=429, headers={"RateLimit-Reset": value})
+    client = ThinkificClient(api_key=KEY, base_url=BASE, max_retries=1)
+    pauses = mock.patch("django_thinkific.client.pause", sleeps.append)
+    with pauses, responses.RequestsMock() as api:
+        api.add("GET", f"{BASE}/webhooks/1", status=429, headers={"RateLimit-Reset": value})
         with pytest.raises(RateLimited) as info:
             client.get_webhook("1")
     wait = info.value.retry_after

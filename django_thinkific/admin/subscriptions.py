@@ -141,20 +141,7 @@ class SubscriptionAdmin(CheckedLookupsMixin, admin.ModelAdmin):
                 messages.ERROR,
             )
             return
-        self.message_user(
-            request,
-            _(
-                "Synced %(total)d webhooks from Thinkific: %(created)d created, "
-                "%(updated)d updated, %(removed)d removed."
-            )
-            % {
-                "total": report.total,
-                "created": report.created,
-                "updated": report.updated,
-                "removed": report.removed,
-            },
-            messages.SUCCESS,
-        )
+        self.message_user(request, report.summary(), messages.SUCCESS)
         if report.skipped:
             self.message_user(
                 request,

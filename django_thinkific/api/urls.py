@@ -6,14 +6,24 @@ No ``app_name`` here: the names live in the app's own namespace, e.g.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.urls import re_path
 from rest_framework.routers import DefaultRouter
+from rest_framework.urlpatterns import format_suffix_patterns
 
 from .views import APIRootView, EventViewSet, NotFoundView, SubscriptionViewSet
 
 
 class Router(DefaultRouter):
     APIRootView = APIRootView
+    # The ``.json`` suffix only: DRF's default also routes ``.api`` (the browsable
+    # renderer), which answered ``events/0.api/`` with an HTML 404. A browser
+    # still gets the browsable page through its Accept header.
+    include_format_suffixes = False
+
+    def get_urls(self) -> list[Any]:
+        return format_suffix_patterns(super().get_urls(), allowed=["json"])
 
 
 router = Router()

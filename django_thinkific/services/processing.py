@@ -36,12 +36,12 @@ from datetime import datetime, timedelta
 from functools import reduce
 from typing import Any
 
-from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.db import DatabaseError, connections, router, transaction
 from django.db.models import F, Q, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 
+from ..compat import live_receivers
 from ..conf import get_settings
 from ..models import ReceivedEvent
 from ..signals import signal_for, webhook_received
@@ -213,21 +213,6 @@ def _format_failures(failures: list[tuple[Any, BaseException]]) -> str:
     return "\n".join(parts)
 
 
-def _receivers(signal: Signal) -> list[Callable[..., Any]]:
-    """The signal's live receivers for ``ReceivedEvent``, async ones made callable.
-
-    ``Signal._live_receivers`` returns a list before Django 5.0 and a
-    ``(sync, async)`` pair since; both are handled (tested on 4.2, 5.2, 6.x).
-    """
-    live = signal._live_receivers(ReceivedEvent)
-    if isinstance(live, tuple):
-        sync_receivers, async_receivers = live
-        return [*sync_receivers, *(async_to_sync(r) for r in async_receivers)]
-    # Django 4.2 tells no async receiver apart: called as is, one would only
-    # return a coroutine, never run (and the event would count as processed).
-    return [async_to_sync(r) if iscoroutinefunction(r) else r for r in live]
-
-
 def _signals(topic: str) -> list[Signal]:
     topic_signal = signal_for(topic)
     return [webhook_received] if topic_signal is None else [webhook_received, topic_signal]
@@ -247,7 +232,11 @@ def _send(event: ReceivedEvent, db: str) -> list[tuple[Any, BaseException]]:
     surrounding transaction already isolates it, and nothing runs after it.
     """
     kwargs = {"event": event, "topic": event.topic, "payload": event.payload}
-    calls = [(signal, r) for signal in _signals(event.topic) for r in _receivers(signal)]
+    calls = [
+        (signal, receiver)
+        for signal in _signals(event.topic)
+        for receiver in live_receivers(signal, ReceivedEvent)
+    ]
     failures: list[tuple[Any, BaseException]] = []
     for signal, receiver in calls:
         try:

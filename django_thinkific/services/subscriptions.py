@@ -19,13 +19,14 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import router, transaction
-from django.db.models import Field
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..client import DEFAULT_PAGE_SIZE, Page, ThinkificClient
 from ..conf import get_settings
 from ..errors import APIDisabled, BadResponse, RecordNotFound, UnusableWebhook, ValidationFailed
-from ..models import DeletedWebhook, Subscription
+from ..models import DeletedWebhook, Subscription, max_length
 from ..timestamps import parse_timestamp
 from ..topics import TOPICS
 from ..validation import webhook_url_error
@@ -71,11 +72,6 @@ def validate(topic: Any, target_url: Any) -> None:
         raise ValidationFailed(errors, status=None)
 
 
-def _limit(field: str) -> int:
-    column = Subscription._meta.get_field(field)
-    return column.max_length if isinstance(column, Field) and column.max_length else 0
-
-
 def _text(item: dict[str, Any], key: str, *, required: bool) -> str:
     """A text field of a webhook object: as sent, or refused (never cut, never emptied)."""
     value = item.get(key)
@@ -89,7 +85,7 @@ def _text(item: dict[str, Any], key: str, *, required: bool) -> str:
         raise UnusableWebhook(f"its {key.replace('_', ' ')} is not a string")
     if "\x00" in value:
         raise UnusableWebhook(f"its {key.replace('_', ' ')} holds a NUL character")
-    limit = _limit(key if key != "id" else "thinkific_id")
+    limit = max_length(Subscription, key if key != "id" else "thinkific_id")
     if len(value) > limit:
         raise UnusableWebhook(f"its {key.replace('_', ' ')} is longer than {limit} characters")
     return value
@@ -224,6 +220,23 @@ class SyncReport:
     def total(self) -> int:
         return self.created + self.updated + self.unchanged
 
+    def summary(self) -> str:
+        """The one sentence the command, the admin and the log all say about a sync."""
+        webhooks = ngettext("%(n)d webhook", "%(n)d webhooks", self.total) % {"n": self.total}
+        pages = ngettext("%(n)d page", "%(n)d pages", self.pages) % {"n": self.pages}
+        skipped = _(", %(n)d skipped") % {"n": len(self.skipped)} if self.skipped else ""
+        return _(
+            "Synced %(webhooks)s from Thinkific in %(pages)s: %(created)d created, "
+            "%(updated)d updated, %(removed)d removed%(skipped)s."
+        ) % {
+            "webhooks": webhooks,
+            "pages": pages,
+            "created": self.created,
+            "updated": self.updated,
+            "removed": self.removed,
+            "skipped": skipped,
+        }
+
 
 def _usable_id(item: Any) -> str | None:
     """The id of an item, when it is one a row could have (whatever else is wrong with it)."""
@@ -317,14 +330,7 @@ def sync(
         pages=listing.pages,
         skipped=listing.skipped,
     )
-    logger.info(
-        "Synced %d Thinkific webhooks: %d created, %d updated, %d removed, %d skipped",
-        report.total,
-        report.created,
-        report.updated,
-        report.removed,
-        len(report.skipped),
-    )
+    logger.info("%s", report.summary())
     for line in report.skipped:
         logger.warning("Sync skipped %s", line)
     return report

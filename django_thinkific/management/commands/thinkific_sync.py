@@ -43,13 +43,6 @@ class Command(BaseCommand):
             )
         except ThinkificAPIError as exc:
             raise CommandError(f"{exc}. Nothing was changed.") from None
-        skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Synced {report.total} webhooks from Thinkific in {report.pages} pages: "
-                f"{report.created} created, {report.updated} updated, {report.removed} removed"
-                f"{skipped}."
-            )
-        )
+        self.stdout.write(self.style.SUCCESS(report.summary()))
         for line in report.skipped:
             self.stdout.write(self.style.WARNING(f"Skipped {line}."))
