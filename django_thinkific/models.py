@@ -74,6 +74,28 @@ class DeletedWebhook(models.Model):
         return self.thinkific_id
 
 
+#: What a site sets on a webhook; every other ``Subscription`` field mirrors
+#: Thinkific or is bookkeeping (the admin form, the admin and the API all use this).
+SUBSCRIPTION_EDITABLE_FIELDS = ("topic", "target_url")
+
+#: A received event's recorded facts, in the order the admin and the REST API show them.
+EVENT_FIELDS = (
+    "event_id",
+    "topic",
+    "resource",
+    "action",
+    "status",
+    "tenant_id",
+    "site",
+    "header_topic",
+    "thinkific_created_at",
+    "received_at",
+    "processed_at",
+    "attempts",
+    "last_attempt_at",
+)
+
+
 class ReceivedEvent(models.Model):
     """One event Thinkific delivered, stored once however often it arrives.
 

@@ -104,7 +104,8 @@ def post(
     parts = urlsplit(url)
     host = parts.hostname or ""
     name = host[:-1] if host.endswith(".") else host  # "shop.acme.io." is the same host
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    default_port = 443 if parts.scheme == "https" else 80
+    port = parts.port or default_port
     try:
         addresses = resolve(name, port)
     except (OSError, UnicodeError, ValueError):
@@ -116,7 +117,7 @@ def post(
         if message:
             raise ValidationFailed({"target_url": [message]}, status=None)
     authority = f"[{name}]" if ":" in name else name
-    if parts.port is not None and parts.port != (443 if parts.scheme == "https" else 80):
+    if parts.port is not None and parts.port != default_port:
         authority = f"{authority}:{parts.port}"
     sent_headers = {**headers, "Host": authority}
     answer = Answer(error="the target could not be reached")

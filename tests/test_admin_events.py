@@ -3,6 +3,7 @@
 from html import escape
 
 import pytest
+from django.utils.text import capfirst
 
 from django_thinkific.models import ReceivedEvent
 from django_thinkific.signals import webhook_received
@@ -172,3 +173,14 @@ def test_show_counts_facets_are_off(admin_client):
     else:  # Django 4.2 knows no facets: its own answer to an unknown parameter
         assert response.status_code == 302
         assert response["Location"].endswith("?e=1")
+
+
+def test_the_change_page_shows_every_fact_the_rest_api_gives(admin_client, staff_api):
+    """One list of an event's facts (models.EVENT_FIELDS) serves both surfaces."""
+    event = ReceivedEventFactory(resource="order", action="created", site="acme-academy")
+    api = staff_api.get(f"/thinkific/api/events/{event.pk}/").json()
+    html = admin_client.get(f"{CHANGELIST}{event.pk}/change/").content.decode()
+    for name in set(api) - {"id"}:
+        label = ReceivedEvent._meta.get_field(name).verbose_name
+        assert f"<label>{capfirst(label)}:</label>" in html, name
+    assert "acme-academy" in html

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from ..compat import SHOW_FACETS_NEVER
-from ..models import ReceivedEvent
+from ..models import EVENT_FIELDS, ReceivedEvent
 from ..services.processing import process_again
 from ..services.stats import deliveries_per_day
 from .lookups import CheckedLookupsMixin, TopicFilter
@@ -69,21 +69,7 @@ class ReceivedEventAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     list_per_page = 50
     actions = ("process_again_action",)
     change_list_template = "admin/django_thinkific/receivedevent/change_list.html"
-    fields = (
-        "event_id",
-        "topic",
-        "status",
-        "tenant_id",
-        "site",
-        "header_topic",
-        "thinkific_created_at",
-        "received_at",
-        "processed_at",
-        "attempts",
-        "last_attempt_at",
-        "formatted_payload",
-        "formatted_error",
-    )
+    fields = (*EVENT_FIELDS, "formatted_payload", "formatted_error")
     readonly_fields = fields
 
     class Media:

@@ -18,7 +18,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ..errors import ThinkificAPIError, ValidationFailed
-from ..models import Subscription, max_length
+from ..models import SUBSCRIPTION_EDITABLE_FIELDS, Subscription, max_length
 from ..services import subscriptions
 from ..topics import TOPIC_CHOICES
 
@@ -40,7 +40,7 @@ class SubscriptionForm(forms.ModelForm):
 
     class Meta:
         model = Subscription
-        fields = ("topic", "target_url")
+        fields = SUBSCRIPTION_EDITABLE_FIELDS
 
     #: Thinkific's messages are fragments ("is not valid"); say what they mean.
     EXPLAIN = {

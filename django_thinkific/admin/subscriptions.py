@@ -18,19 +18,17 @@ from django.views.decorators.http import require_POST
 
 from ..compat import log_deletion
 from ..errors import ThinkificAPIError
-from ..models import Subscription
+from ..models import SUBSCRIPTION_EDITABLE_FIELDS, Subscription
 from ..services import subscriptions
 from ..services.sending import send_test_event
+from ..services.sync_plan import SYNCED_FIELDS
 from .forms import SubscriptionForm, api_error_message
 from .lookups import CheckedLookupsMixin, TopicFilter
 
+#: Shown read-only on an existing webhook: what mirrors Thinkific, and when it last did.
 REMOTE_FIELDS = (
     "thinkific_id",
-    "status",
-    "remote_created_at",
-    "remote_updated_at",
-    "created_by",
-    "updated_by",
+    *(name for name in SYNCED_FIELDS if name not in SUBSCRIPTION_EDITABLE_FIELDS),
     "last_synced_at",
 )
 
@@ -45,7 +43,8 @@ class SubscriptionAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     change_list_template = "admin/django_thinkific/subscription/change_list.html"
 
     def get_fields(self, request: HttpRequest, obj: Subscription | None = None) -> Any:
-        return ("topic", "target_url") if obj is None else ("topic", "target_url", *REMOTE_FIELDS)
+        editable = SUBSCRIPTION_EDITABLE_FIELDS
+        return editable if obj is None else (*editable, *REMOTE_FIELDS)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Subscription | None = None) -> Any:
         return () if obj is None else REMOTE_FIELDS

@@ -16,7 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from ..models import ReceivedEvent, Subscription, max_length
+from ..models import (
+    EVENT_FIELDS,
+    SUBSCRIPTION_EDITABLE_FIELDS,
+    ReceivedEvent,
+    Subscription,
+    max_length,
+)
 from ..services.sync_plan import SYNCED_FIELDS
 from ..timestamps import parse_timestamp
 
@@ -46,7 +52,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         )
-        read_only_fields = tuple(f for f in fields if f not in ("topic", "target_url"))
+        read_only_fields = tuple(f for f in fields if f not in SUBSCRIPTION_EDITABLE_FIELDS)
 
 
 class EventListSerializer(serializers.ModelSerializer):
@@ -54,22 +60,7 @@ class EventListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ReceivedEvent
-        fields: tuple[str, ...] = (
-            "id",
-            "event_id",
-            "topic",
-            "resource",
-            "action",
-            "status",
-            "tenant_id",
-            "site",
-            "header_topic",
-            "thinkific_created_at",
-            "received_at",
-            "processed_at",
-            "attempts",
-            "last_attempt_at",
-        )
+        fields: tuple[str, ...] = ("id", *EVENT_FIELDS)
         read_only_fields: tuple[str, ...] = fields
 
 
