@@ -19,10 +19,10 @@ from django_thinkific import __version__
 from django_thinkific.client import MAX_RETRY_AFTER, ThinkificClient, normalise_errors
 from django_thinkific.errors import (
     APIConnectionError,
-    AuthenticationFailed,
+    APIKeyRefused,
     BadResponse,
-    NotFound,
     RateLimited,
+    RecordNotFound,
     ServerError,
     ThinkificAPIError,
     ValidationFailed,
@@ -360,7 +360,7 @@ def test_rest_sync_answers_503_with_the_reset_as_retry_after(thinkific, retry_pa
 @responses.activate
 def test_refused_key_is_authentication_failed(client, status):
     responses.add("GET", f"{BASE}/webhooks", status=status, json={"error": "Unauthorized"})
-    with pytest.raises(AuthenticationFailed) as info:
+    with pytest.raises(APIKeyRefused) as info:
         list(client.list_webhooks())
     assert str(info.value) == f"Thinkific refused the API key ({status})"
     assert info.value.status == status
@@ -370,7 +370,7 @@ def test_refused_key_is_authentication_failed(client, status):
 @responses.activate
 def test_404_is_not_found(client):
     responses.add("GET", f"{BASE}/events/9", status=404, json={"error": "Record not found."})
-    with pytest.raises(NotFound):
+    with pytest.raises(RecordNotFound):
         client.get_event("9")
 
 

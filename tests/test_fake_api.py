@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from django_thinkific.client import ThinkificClient
-from django_thinkific.errors import AuthenticationFailed, NotFound, ValidationFailed
+from django_thinkific.errors import APIKeyRefused, RecordNotFound, ValidationFailed
 from django_thinkific.testing.fake_api import FakeThinkificAPI
 
 
@@ -97,7 +97,7 @@ def test_422_bodies_as_documented(fake_api):
 
 def test_wrong_key_is_401(fake_api):
     client = ThinkificClient(api_key="wrong", base_url=fake_api.base_url)
-    with pytest.raises(AuthenticationFailed) as info:
+    with pytest.raises(APIKeyRefused) as info:
         list(client.list_webhooks())
     assert info.value.status == 401
 
@@ -114,7 +114,7 @@ def test_events_endpoint(fake_api):
     )
     client = ThinkificClient(api_key="test-api-key", base_url=fake_api.base_url)
     assert client.get_event("42")["payload"] == {"a": 1}
-    with pytest.raises(NotFound):
+    with pytest.raises(RecordNotFound):
         client.get_event("43")
 
 

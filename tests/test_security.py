@@ -17,7 +17,7 @@ from django.urls import include, path, reverse
 from rest_framework.test import APIClient
 
 from django_thinkific.conf import get_settings
-from django_thinkific.errors import APIDisabled, AuthenticationFailed, ValidationFailed
+from django_thinkific.errors import APIDisabled, APIKeyRefused, ValidationFailed
 from django_thinkific.models import ReceivedEvent, Subscription
 from django_thinkific.services.envelope import MAX_JSON_DEPTH
 from django_thinkific.services.subscriptions import get_client
@@ -417,7 +417,7 @@ def test_reprs_and_messages_never_show_a_secret(rotated_secrets, thinkific, fake
     assert delivery.ok
     objects = [get_settings(), get_client(), fake_api, FakeThinkificAPI(api_key=API_KEY), delivery]
     fake_api.fail_next(401, {"error": "Unauthorized"})
-    with pytest.raises(AuthenticationFailed) as refused:
+    with pytest.raises(APIKeyRefused) as refused:
         get_client().get_webhook("1")
     with pytest.raises(ValidationFailed) as invalid:
         subscriptions.validate("order.create", "http://10.0.0.1/")

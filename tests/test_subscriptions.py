@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django_thinkific.errors import (
     APIConnectionError,
     APIDisabled,
-    AuthenticationFailed,
+    APIKeyRefused,
     ServerError,
     ValidationFailed,
 )
@@ -68,7 +68,7 @@ def test_update_remote_then_local(fake_api):
 def test_update_refused_leaves_row_as_it_was(fake_api):
     sub = subscriptions.create("order.created", URL)
     fake_api.fail_next(401, {"error": "Unauthorized"})
-    with pytest.raises(AuthenticationFailed):
+    with pytest.raises(APIKeyRefused):
         subscriptions.update(sub, topic="enrollment.completed", target_url=URL)
     sub.refresh_from_db()
     assert sub.topic == "order.created"
@@ -168,7 +168,7 @@ def test_sync_keeps_unknown_topics_and_creator_numbers(fake_api):
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(500, ServerError), (401, AuthenticationFailed)],
+    [(500, ServerError), (401, APIKeyRefused)],
 )
 def test_failure_mid_listing_changes_nothing(fake_api, status, error):
     fill(fake_api, 100)
