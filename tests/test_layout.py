@@ -1,10 +1,10 @@
 """The package's layout rules (README "Layout"), held by reading the source.
 
 Doors (views, admin, api, tasks, management) call ``services``; nothing in
-``services`` imports a door; only ``client`` (and the send-test transport, ``sender``, to the site's own
-target) uses ``requests``; every
-public exception is in ``errors`` (DRF's translations of them in
-``api/exceptions``); no module grows past 400 lines.
+``services`` imports a door; only ``client`` (and the send-test transport,
+``sender``, to the site's own target) uses ``requests``; every public exception
+is in ``errors`` (DRF's translations of them in ``api/exceptions``); no module
+grows past 400 lines.
 """
 
 import ast
