@@ -51,6 +51,25 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+#: The longest rendering of a setting's value in a check message.
+SHOWN_LENGTH = 100
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` for a check message, short, and never raising.
+
+    An integer past Python's 4,300-digit conversion limit cannot be ``repr``-ed
+    at all (ValueError), and a pasted megabyte would flood the console.
+    """
+    if _is_int(value) and value.bit_length() > 256:
+        return f"an integer of about {round(value.bit_length() * 0.30103)} digits"
+    try:
+        text = repr(value)
+    except Exception:  # a value whose repr itself fails
+        return f"a {type(value).__name__}"
+    return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 3] + "..."
+
+
 def maximum(unit: str) -> int:
     """The largest count of ``unit`` a setting (or a command's argument) may take.
 
@@ -82,10 +101,10 @@ def _count(unit: str, *, optional: bool = False) -> tuple[Callable[..., Any], Ca
             return None
         if not _is_int(value) or value <= 0:
             kind = "None or a positive integer" if optional else "a positive integer"
-            return f"must be {kind}, not {value!r}."
+            return f"must be {kind}, not {shown(value)}."
         if value > maximum(unit):
             reach = " (back to year 1)" if unit in ("days", "seconds") else ""
-            return f"must be at most {maximum(unit)} {unit}{reach}, not {value!r}."
+            return f"must be at most {maximum(unit)} {unit}{reach}, not {shown(value)}."
         return None
 
     return read, wrong
@@ -99,7 +118,7 @@ def _flag_wrong(value: Any) -> str | None:
     if isinstance(value, bool):
         return None
     return (
-        f"must be True or False, not {value!r} (a value read from the environment is a "
+        f"must be True or False, not {shown(value)} (a value read from the environment is a "
         "string: convert it, e.g. with env.bool(...))."
     )
 
@@ -135,6 +154,8 @@ def usable_api_timeout(value: Any) -> bool:
     """Whether ``value`` is an API_TIMEOUT: a finite number of seconds above 0, at most a day."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
+    if isinstance(value, int):  # compared as an int: past a float's range, float() raises
+        return 0 < value <= MAX_API_TIMEOUT
     return math.isfinite(value) and 0 < value <= MAX_API_TIMEOUT
 
 
@@ -145,7 +166,7 @@ def _timeout(value: Any, default: Any) -> float:
 def _timeout_wrong(value: Any) -> str | None:
     if usable_api_timeout(value):
         return None
-    return f"must be a positive number of seconds, at most {MAX_API_TIMEOUT}, not {value!r}."
+    return f"must be a positive number of seconds, at most {MAX_API_TIMEOUT}, not {shown(value)}."
 
 
 def _base_url(value: Any, default: Any) -> str:
@@ -158,17 +179,17 @@ def _base_url_wrong(value: Any) -> str | None:
     from .validation import is_loopback_host
 
     if not isinstance(value, str) or not value:
-        return f"must be a URL, not {value!r}."
+        return f"must be a URL, not {shown(value)}."
     try:
         parts = urlsplit(value)
         host = parts.hostname or ""
     except ValueError:
-        return f"is not a valid http(s) URL: {value!r}."
+        return f"is not a valid http(s) URL: {shown(value)}."
     if parts.scheme not in ("http", "https") or not host:
-        return f"is not a valid http(s) URL: {value!r}."
+        return f"is not a valid http(s) URL: {shown(value)}."
     if parts.scheme != "https" and not is_loopback_host(host):
         return (
-            f"must use https (the API key travels in every request), not {value!r}. Plain "
+            f"must use https (the API key travels in every request), not {shown(value)}. Plain "
             "http is allowed only to a loopback host, for a local fake of the API."
         )
     return None
@@ -181,7 +202,7 @@ def _dispatch(value: Any, default: Any) -> str:
 def _dispatch_wrong(value: Any) -> str | None:
     if value in DISPATCH_CHOICES:
         return None
-    return f"must be one of {', '.join(map(repr, DISPATCH_CHOICES))}, not {value!r}."
+    return f"must be one of {', '.join(map(repr, DISPATCH_CHOICES))}, not {shown(value)}."
 
 
 def _header(value: Any, default: Any) -> str | None:
@@ -191,7 +212,7 @@ def _header(value: Any, default: Any) -> str | None:
 def _header_wrong(value: Any) -> str | None:
     if value is None or (isinstance(value, str) and META_KEY.match(value)):
         return None
-    return f"must be a request.META key such as 'HTTP_X_FORWARDED_FOR', not {value!r}."
+    return f"must be a request.META key such as 'HTTP_X_FORWARDED_FOR', not {shown(value)}."
 
 
 def _classes(value: Any, default: Any) -> tuple[str, ...]:
@@ -216,7 +237,7 @@ def _classes_wrong(value: Any) -> str | None:
         except ImportError:
             cls = None
         if not isinstance(cls, type):
-            problems.append(repr(path))
+            problems.append(shown(path))
     if problems:
         return f"has entries that are not importable permission classes: {', '.join(problems)}."
     return None
