@@ -183,10 +183,15 @@ def _base_url_wrong(value: Any) -> str | None:
     try:
         parts = urlsplit(value)
         host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port that is no port (":abc", ":99999")
     except ValueError:
         return f"is not a valid http(s) URL: {shown(value)}."
     if parts.scheme not in ("http", "https") or not host:
         return f"is not a valid http(s) URL: {shown(value)}."
+    if any(char.isspace() or not char.isprintable() for char in parts.netloc):
+        # A space, a control or an invisible character (a pasted zero-width space):
+        # no request can be sent there.
+        return f"has a space or an invisible character in its host: {shown(value)}."
     if parts.scheme != "https" and not is_loopback_host(host):
         return (
             f"must use https (the API key travels in every request), not {shown(value)}. Plain "
@@ -316,6 +321,13 @@ class ThinkificSettings:
     @property
     def api_base_url(self) -> str:
         return self._value("API_BASE_URL")
+
+    @property
+    def api_base_url_problem(self) -> str | None:
+        """What E005 says of ``API_BASE_URL``; while it says anything, nothing is sent there
+        (the API key travels in every request)."""
+        key = SETTINGS["API_BASE_URL"]
+        return key.wrong(self.raw.get("API_BASE_URL", key.default))
 
     @property
     def dispatch(self) -> str:
