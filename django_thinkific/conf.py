@@ -129,6 +129,13 @@ def _secret(value: Any, default: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
+def _secret_wrong(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return None  # a missing key is E001/E002's matter; its characters E014's
+    # The value itself is a secret: only its type is named.
+    return f"must be a string, not a {type(value).__name__}; it is not used."
+
+
 def secret_list(raw: Any) -> tuple[str, ...]:
     """A list/tuple or a comma-separated string of keys; blanks dropped."""
     if isinstance(raw, str):
@@ -264,12 +271,12 @@ class Key:
 
 _RETENTION = _count("days")
 SETTINGS: dict[str, Key] = {
-    "API_KEY": Key(None, _secret),
+    "API_KEY": Key(None, _secret, _secret_wrong, "E017"),
     "API_BASE_URL": Key(DEFAULT_API_BASE_URL, _base_url, _base_url_wrong, "E005", True),
     "API_ENABLED": Key(True, _flag, _flag_wrong, "E016"),
     "API_TIMEOUT": Key(10, _timeout, _timeout_wrong, "E008"),
     "ALLOW_INSECURE_TARGETS": Key(False, _flag, _flag_wrong, "E016"),
-    "APP_CLIENT_SECRET": Key(None, _secret),
+    "APP_CLIENT_SECRET": Key(None, _secret, _secret_wrong, "E017"),
     # None: derived from API_KEY and APP_CLIENT_SECRET (``webhook_secrets``).
     "WEBHOOK_SECRETS": Key(None, lambda value, default: value, _secrets_wrong, "E002"),
     "EVENT_RETENTION_DAYS": Key(30, *_RETENTION, "E003"),
