@@ -406,3 +406,12 @@ def test_the_json_suffix_of_an_action_route_is_answered_not_a_500(staff_api, fak
     response = staff_api.post(path.format(sub=sub.pk, event=event.pk), format="json")
     assert response.status_code == 200, response.content
     assert response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("digits", [4301, 5000, 100_000])
+@pytest.mark.parametrize("template", [SUBSCRIPTIONS + "{}/", EVENTS + "{}/", EVENTS + "{}.json"])
+def test_an_id_of_more_digits_than_int_reads_is_a_json_404(staff_api, template, digits):
+    """README: an ``{id}`` "past the column's range" is a JSON 404. One past Python's
+    4,300-digit limit on ``int()`` raised ValueError: a 500."""
+    response = staff_api.get(template.format("9" * digits))
+    assert_json_404(response)

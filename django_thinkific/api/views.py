@@ -125,6 +125,7 @@ class ThinkificAPIMixin(Generic[_M]):
             isinstance(value, str)
             and value.isascii()
             and value.isdigit()
+            and len(value) <= len(str(MAX_PK))  # int() refuses past 4,300 digits
             and 0 < int(value) <= MAX_PK
         ):
             raise NotFound()
