@@ -227,29 +227,41 @@ def _header_wrong(value: Any) -> str | None:
     return f"must be a request.META key such as 'HTTP_X_FORWARDED_FOR', not {shown(value)}."
 
 
-def _classes(value: Any, default: Any) -> tuple[str, ...]:
-    paths = tuple(value) if isinstance(value, (list, tuple)) else (str(value),)
+def _classes(value: Any, default: Any) -> tuple[Any, ...]:
+    # Entries as given: one that is no dotted path fails each request closed, naming the
+    # setting (``permission_class``), rather than becoming some other string.
+    paths = tuple(value) if isinstance(value, (list, tuple)) else (value,)
     # None would let anyone in: an empty list keeps the default (E009 says so).
     return paths or tuple(default)
 
 
-def _classes_wrong(value: Any) -> str | None:
+def permission_class(path: Any) -> tuple[type | None, str]:
+    """The permission class a ``REST_PERMISSION_CLASSES`` entry names, or why there is none.
+
+    The one rule for an entry, for E009 and for every request (which fails closed on
+    ``None``): a dotted path, importable, to a class with ``has_permission``.
+    """
     from django.utils.module_loading import import_string
 
+    if not isinstance(path, str):
+        return None, "is not a dotted path (a string)"
+    try:
+        cls = import_string(path)
+    except ImportError as exc:
+        return None, f"cannot be imported: {exc}"
+    if not isinstance(cls, type) or not callable(getattr(cls, "has_permission", None)):
+        return None, "is not a permission class (no has_permission)"
+    return cls, ""
+
+
+def _classes_wrong(value: Any) -> str | None:
     paths = value if isinstance(value, (list, tuple)) else [value]
     if not paths:
         return (
             "is empty, which would let anyone use the staff REST API; the default "
             "classes are used instead."
         )
-    problems = []
-    for path in paths:
-        try:
-            cls = import_string(path) if isinstance(path, str) else None
-        except ImportError:
-            cls = None
-        if not isinstance(cls, type):
-            problems.append(shown(path))
+    problems = [shown(path) for path in paths if permission_class(path)[0] is None]
     if problems:
         return f"has entries that are not importable permission classes: {', '.join(problems)}."
     return None
@@ -382,7 +394,7 @@ class ThinkificSettings:
         return self._value("ALLOW_INSECURE_TARGETS")
 
     @property
-    def rest_permission_classes(self) -> tuple[str, ...]:
+    def rest_permission_classes(self) -> tuple[Any, ...]:
         """Dotted paths of the DRF permission classes guarding the staff REST API."""
         return self._value("REST_PERMISSION_CLASSES")
 

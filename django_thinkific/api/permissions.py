@@ -11,24 +11,27 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.module_loading import import_string
 from rest_framework.permissions import BasePermission, DjangoModelPermissions
 from rest_framework.request import Request
 
+from .. import conf
 from ..conf import get_settings
 
 
 def configured_permissions() -> list[BasePermission]:
-    """Instances of the configured permission classes; a request needs all of them."""
+    """Instances of the configured permission classes; a request needs all of them.
+
+    An entry that names no permission class (E009) fails the request closed, with
+    the setting named, whatever is wrong with it.
+    """
     permissions: list[BasePermission] = []
     for dotted in get_settings().rest_permission_classes:
-        try:
-            permission_class = import_string(dotted)
-        except ImportError as exc:
+        permission_class, problem = conf.permission_class(dotted)
+        if permission_class is None:
             raise ImproperlyConfigured(
-                f"THINKIFIC['REST_PERMISSION_CLASSES'] names {dotted!r}, "
-                f"which cannot be imported: {exc}"
-            ) from exc
+                f"THINKIFIC['REST_PERMISSION_CLASSES'] names {conf.shown(dotted)}, which "
+                f"{problem} (manage.py check: django_thinkific.E009)"
+            )
         permissions.append(permission_class())
     return permissions
 
