@@ -181,30 +181,15 @@ def _base_url(value: Any, default: Any) -> str:
 
 
 def _base_url_wrong(value: Any) -> str | None:
-    from urllib.parse import urlsplit
-
-    from .validation import is_loopback_host
+    from .validation import HTTPS_ONLY, api_base_url_error
 
     if not isinstance(value, str) or not value:
         return f"must be a URL, not {shown(value)}."
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError for a port that is no port (":abc", ":99999")
-    except ValueError:
-        return f"is not a valid http(s) URL: {shown(value)}."
-    if parts.scheme not in ("http", "https") or not host:
-        return f"is not a valid http(s) URL: {shown(value)}."
-    if any(char.isspace() or not char.isprintable() for char in parts.netloc):
-        # A space, a control or an invisible character (a pasted zero-width space):
-        # no request can be sent there.
-        return f"has a space or an invisible character in its host: {shown(value)}."
-    if parts.scheme != "https" and not is_loopback_host(host):
-        return (
-            f"must use https (the API key travels in every request), not {shown(value)}. Plain "
-            "http is allowed only to a loopback host, for a local fake of the API."
-        )
-    return None
+    problem = api_base_url_error(value)
+    if problem is None:
+        return None
+    plain = " Plain http is allowed only to a loopback host, for a local fake of the API."
+    return f"{problem}: {shown(value)}." + (plain if problem == HTTPS_ONLY else "")
 
 
 def _dispatch(value: Any, default: Any) -> str:
@@ -235,25 +220,6 @@ def _classes(value: Any, default: Any) -> tuple[Any, ...]:
     return paths or tuple(default)
 
 
-def permission_class(path: Any) -> tuple[type | None, str]:
-    """The permission class a ``REST_PERMISSION_CLASSES`` entry names, or why there is none.
-
-    The one rule for an entry, for E009 and for every request (which fails closed on
-    ``None``): a dotted path, importable, to a class with ``has_permission``.
-    """
-    from django.utils.module_loading import import_string
-
-    if not isinstance(path, str):
-        return None, "is not a dotted path (a string)"
-    try:
-        cls = import_string(path)
-    except ImportError as exc:
-        return None, f"cannot be imported: {exc}"
-    if not isinstance(cls, type) or not callable(getattr(cls, "has_permission", None)):
-        return None, "is not a permission class (no has_permission)"
-    return cls, ""
-
-
 def _classes_wrong(value: Any) -> str | None:
     paths = value if isinstance(value, (list, tuple)) else [value]
     if not paths:
@@ -261,6 +227,8 @@ def _classes_wrong(value: Any) -> str | None:
             "is empty, which would let anyone use the staff REST API; the default "
             "classes are used instead."
         )
+    from .api.permissions import permission_class
+
     problems = [shown(path) for path in paths if permission_class(path)[0] is None]
     if problems:
         return f"has entries that are not importable permission classes: {', '.join(problems)}."
