@@ -51,6 +51,25 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+#: The longest rendering of a setting's value in a check message.
+SHOWN_LENGTH = 100
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` for a check message, short, and never raising.
+
+    An integer past Python's 4,300-digit conversion limit cannot be ``repr``-ed
+    at all (ValueError), and a pasted megabyte would flood the console.
+    """
+    if _is_int(value) and value.bit_length() > 256:
+        return f"an integer of about {round(value.bit_length() * 0.30103)} digits"
+    try:
+        text = repr(value)
+    except Exception:  # a value whose repr itself fails
+        return f"a {type(value).__name__}"
+    return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 3] + "..."
+
+
 def maximum(unit: str) -> int:
     """The largest count of ``unit`` a setting (or a command's argument) may take.
 
@@ -82,10 +101,10 @@ def _count(unit: str, *, optional: bool = False) -> tuple[Callable[..., Any], Ca
             return None
         if not _is_int(value) or value <= 0:
             kind = "None or a positive integer" if optional else "a positive integer"
-            return f"must be {kind}, not {value!r}."
+            return f"must be {kind}, not {shown(value)}."
         if value > maximum(unit):
             reach = " (back to year 1)" if unit in ("days", "seconds") else ""
-            return f"must be at most {maximum(unit)} {unit}{reach}, not {value!r}."
+            return f"must be at most {maximum(unit)} {unit}{reach}, not {shown(value)}."
         return None
 
     return read, wrong
@@ -99,7 +118,7 @@ def _flag_wrong(value: Any) -> str | None:
     if isinstance(value, bool):
         return None
     return (
-        f"must be True or False, not {value!r} (a value read from the environment is a "
+        f"must be True or False, not {shown(value)} (a value read from the environment is a "
         "string: convert it, e.g. with env.bool(...))."
     )
 
@@ -108,6 +127,13 @@ def _secret(value: Any, default: Any) -> str | None:
     # Stripped: a key pasted with a newline would otherwise break (and be quoted
     # in) requests' header validation error; W003 says so.
     return value.strip() or None if isinstance(value, str) else None
+
+
+def _secret_wrong(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return None  # a missing key is E001/E002's matter; its characters E014's
+    # The value itself is a secret: only its type is named.
+    return f"must be a string, not a {type(value).__name__}; it is not used."
 
 
 def secret_list(raw: Any) -> tuple[str, ...]:
@@ -135,6 +161,8 @@ def usable_api_timeout(value: Any) -> bool:
     """Whether ``value`` is an API_TIMEOUT: a finite number of seconds above 0, at most a day."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
+    if isinstance(value, int):  # compared as an int: past a float's range, float() raises
+        return 0 < value <= MAX_API_TIMEOUT
     return math.isfinite(value) and 0 < value <= MAX_API_TIMEOUT
 
 
@@ -145,7 +173,7 @@ def _timeout(value: Any, default: Any) -> float:
 def _timeout_wrong(value: Any) -> str | None:
     if usable_api_timeout(value):
         return None
-    return f"must be a positive number of seconds, at most {MAX_API_TIMEOUT}, not {value!r}."
+    return f"must be a positive number of seconds, at most {MAX_API_TIMEOUT}, not {shown(value)}."
 
 
 def _base_url(value: Any, default: Any) -> str:
@@ -153,25 +181,15 @@ def _base_url(value: Any, default: Any) -> str:
 
 
 def _base_url_wrong(value: Any) -> str | None:
-    from urllib.parse import urlsplit
-
-    from .validation import is_loopback_host
+    from .validation import HTTPS_ONLY, api_base_url_error
 
     if not isinstance(value, str) or not value:
-        return f"must be a URL, not {value!r}."
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname or ""
-    except ValueError:
-        return f"is not a valid http(s) URL: {value!r}."
-    if parts.scheme not in ("http", "https") or not host:
-        return f"is not a valid http(s) URL: {value!r}."
-    if parts.scheme != "https" and not is_loopback_host(host):
-        return (
-            f"must use https (the API key travels in every request), not {value!r}. Plain "
-            "http is allowed only to a loopback host, for a local fake of the API."
-        )
-    return None
+        return f"must be a URL, not {shown(value)}."
+    problem = api_base_url_error(value)
+    if problem is None:
+        return None
+    plain = " Plain http is allowed only to a loopback host, for a local fake of the API."
+    return f"{problem}: {shown(value)}." + (plain if problem == HTTPS_ONLY else "")
 
 
 def _dispatch(value: Any, default: Any) -> str:
@@ -181,7 +199,7 @@ def _dispatch(value: Any, default: Any) -> str:
 def _dispatch_wrong(value: Any) -> str | None:
     if value in DISPATCH_CHOICES:
         return None
-    return f"must be one of {', '.join(map(repr, DISPATCH_CHOICES))}, not {value!r}."
+    return f"must be one of {', '.join(map(repr, DISPATCH_CHOICES))}, not {shown(value)}."
 
 
 def _header(value: Any, default: Any) -> str | None:
@@ -191,32 +209,27 @@ def _header(value: Any, default: Any) -> str | None:
 def _header_wrong(value: Any) -> str | None:
     if value is None or (isinstance(value, str) and META_KEY.match(value)):
         return None
-    return f"must be a request.META key such as 'HTTP_X_FORWARDED_FOR', not {value!r}."
+    return f"must be a request.META key such as 'HTTP_X_FORWARDED_FOR', not {shown(value)}."
 
 
-def _classes(value: Any, default: Any) -> tuple[str, ...]:
-    paths = tuple(value) if isinstance(value, (list, tuple)) else (str(value),)
+def _classes(value: Any, default: Any) -> tuple[Any, ...]:
+    # Entries as given: one that is no dotted path fails each request closed, naming the
+    # setting (``permission_class``), rather than becoming some other string.
+    paths = tuple(value) if isinstance(value, (list, tuple)) else (value,)
     # None would let anyone in: an empty list keeps the default (E009 says so).
     return paths or tuple(default)
 
 
 def _classes_wrong(value: Any) -> str | None:
-    from django.utils.module_loading import import_string
-
     paths = value if isinstance(value, (list, tuple)) else [value]
     if not paths:
         return (
             "is empty, which would let anyone use the staff REST API; the default "
             "classes are used instead."
         )
-    problems = []
-    for path in paths:
-        try:
-            cls = import_string(path) if isinstance(path, str) else None
-        except ImportError:
-            cls = None
-        if not isinstance(cls, type):
-            problems.append(repr(path))
+    from .api.permissions import permission_class
+
+    problems = [shown(path) for path in paths if permission_class(path)[0] is None]
     if problems:
         return f"has entries that are not importable permission classes: {', '.join(problems)}."
     return None
@@ -238,12 +251,12 @@ class Key:
 
 _RETENTION = _count("days")
 SETTINGS: dict[str, Key] = {
-    "API_KEY": Key(None, _secret),
+    "API_KEY": Key(None, _secret, _secret_wrong, "E017"),
     "API_BASE_URL": Key(DEFAULT_API_BASE_URL, _base_url, _base_url_wrong, "E005", True),
     "API_ENABLED": Key(True, _flag, _flag_wrong, "E016"),
     "API_TIMEOUT": Key(10, _timeout, _timeout_wrong, "E008"),
     "ALLOW_INSECURE_TARGETS": Key(False, _flag, _flag_wrong, "E016"),
-    "APP_CLIENT_SECRET": Key(None, _secret),
+    "APP_CLIENT_SECRET": Key(None, _secret, _secret_wrong, "E017"),
     # None: derived from API_KEY and APP_CLIENT_SECRET (``webhook_secrets``).
     "WEBHOOK_SECRETS": Key(None, lambda value, default: value, _secrets_wrong, "E002"),
     "EVENT_RETENTION_DAYS": Key(30, *_RETENTION, "E003"),
@@ -297,6 +310,13 @@ class ThinkificSettings:
         return self._value("API_BASE_URL")
 
     @property
+    def api_base_url_problem(self) -> str | None:
+        """What E005 says of ``API_BASE_URL``; while it says anything, nothing is sent there
+        (the API key travels in every request)."""
+        key = SETTINGS["API_BASE_URL"]
+        return key.wrong(self.raw.get("API_BASE_URL", key.default))
+
+    @property
     def dispatch(self) -> str:
         return self._value("DISPATCH")
 
@@ -342,7 +362,7 @@ class ThinkificSettings:
         return self._value("ALLOW_INSECURE_TARGETS")
 
     @property
-    def rest_permission_classes(self) -> tuple[str, ...]:
+    def rest_permission_classes(self) -> tuple[Any, ...]:
         """Dotted paths of the DRF permission classes guarding the staff REST API."""
         return self._value("REST_PERMISSION_CLASSES")
 

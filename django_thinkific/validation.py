@@ -52,6 +52,32 @@ def target_url_error(url: Any, *, allow_insecure: bool = False) -> str | None:
     return None
 
 
+#: E005's sentence for plain http to a host that is not loopback.
+HTTPS_ONLY = "must use https (the API key travels in every request)"
+
+
+def api_base_url_error(url: str) -> str | None:
+    """What E005 says of ``url`` as ``API_BASE_URL``; ``None`` when the client may call it.
+
+    An http(s) URL with a host, a port that is a port, no space or invisible
+    character in its host, and https unless the host is loopback (the same rule
+    as target URLs, :func:`is_loopback_host`).
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port that is no port (":abc", ":99999")
+    except ValueError:
+        return "is not a valid http(s) URL"
+    if parts.scheme not in ("http", "https") or not host:
+        return "is not a valid http(s) URL"
+    if any(char.isspace() or not char.isprintable() for char in parts.netloc):
+        return "has a space or an invisible character in its host"
+    if parts.scheme != "https" and not is_loopback_host(host):
+        return HTTPS_ONLY
+    return None
+
+
 def is_loopback_host(host: str) -> bool:
     """THE loopback rule, for target URLs and for ``API_BASE_URL`` alike.
 

@@ -16,7 +16,7 @@ from django_thinkific.signals import webhook_received
 from django_thinkific.testing import capture_events, sign
 from tests import settings as test_settings
 from tests.factories import ReceivedEventFactory, SubscriptionFactory, staff_user
-from tests.helpers import basic
+from tests.helpers import app_check_ids, basic
 
 pytestmark = pytest.mark.django_db
 
@@ -716,3 +716,24 @@ def test_model_permissions_per_action(fake_api, codenames, method, name, args, a
         assert response.status_code < 400, response.content
     else:
         assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "classes",
+    [
+        [ReadOnly],  # the class itself, not its dotted path: DRF's own settings take paths
+        ["os.path.join"],  # importable, but no class
+        ["django.http.HttpResponse"],  # a class, but no permission
+        [None],
+    ],
+    ids=["class-object", "function", "not-a-permission", "none"],
+)
+def test_a_permission_entry_that_is_no_permission_class_names_the_setting(
+    thinkific, staff_api, classes
+):
+    """Like an unimportable path (the test above): E009 reports it, and a request fails
+    closed naming the setting, not with a bare AttributeError/TypeError from DRF."""
+    thinkific(REST_PERMISSION_CLASSES=classes)
+    assert "django_thinkific.E009" in app_check_ids()
+    with pytest.raises(ImproperlyConfigured, match="REST_PERMISSION_CLASSES"):
+        staff_api.get(url("subscription-list"))

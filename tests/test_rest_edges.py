@@ -13,6 +13,7 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 
 import pytest
+import responses
 from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -382,3 +383,35 @@ def test_a_number_in_a_patch_is_a_400(staff_api, fake_api):
     assert not fake_api.calls
     sub.refresh_from_db()
     assert sub.topic != "42"
+
+
+# --- the .json suffix on every route, and ids too long for int() -------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        SUBSCRIPTIONS + "sync.json",
+        SUBSCRIPTIONS + "{sub}/send-test.json",
+        EVENTS + "{event}/process-again.json",
+    ],
+)
+def test_the_json_suffix_of_an_action_route_is_answered_not_a_500(staff_api, fake_api, path):
+    """The router routes the ``.json`` suffix of every route (README: only ``.json``), the
+    actions' too; each action was written without the ``format`` argument the suffix adds,
+    so ``POST .../sync.json`` was a TypeError: a 500."""
+    sub = SubscriptionFactory(target_url="https://shop.acme.io/hook")
+    fake_api.responses.add(responses.POST, "https://shop.acme.io/hook", status=204)
+    event = ReceivedEventFactory()
+    response = staff_api.post(path.format(sub=sub.pk, event=event.pk), format="json")
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("digits", [4301, 5000, 100_000])
+@pytest.mark.parametrize("template", [SUBSCRIPTIONS + "{}/", EVENTS + "{}/", EVENTS + "{}.json"])
+def test_an_id_of_more_digits_than_int_reads_is_a_json_404(staff_api, template, digits):
+    """README: an ``{id}`` "past the column's range" is a JSON 404. One past Python's
+    4,300-digit limit on ``int()`` raised ValueError: a 500."""
+    response = staff_api.get(template.format("9" * digits))
+    assert_json_404(response)

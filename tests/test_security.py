@@ -24,7 +24,7 @@ from django_thinkific.services.subscriptions import get_client
 from django_thinkific.testing import capture_events, post_event, sample_event, sign
 from django_thinkific.testing.fake_api import FakeThinkificAPI
 from tests.factories import ReceivedEventFactory, SubscriptionFactory, grant_all, staff_user
-from tests.helpers import WEBHOOK_URL, basic, raw_post
+from tests.helpers import WEBHOOK_URL, app_check_ids, basic, raw_post
 from tests.settings import API_KEY, APP_SECRET
 
 pytestmark = pytest.mark.django_db
@@ -792,3 +792,39 @@ def test_basic_requests_follow_djangos_origin_rules(
     assert (response.status_code == 200) is allowed, response.content
     if not allowed:
         assert response.status_code == 403
+
+
+# --- the API key never leaves over a base URL that E005 refuses --------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.thinkific.test/api/v2",  # plain http to a public host: the key in clear
+        "http://10.0.0.5:8000/api/v2",
+        "https://api.thinkific.test:99999/api/v2",  # no such port
+        "https://api.thinkific.test:abc/api/v2",
+        "https://api thinkific.test/api/v2",  # a space in the host
+        "https://api.thinkific.test\u200b/api/v2",  # a pasted zero-width space
+    ],
+    ids=["http-public", "http-private", "port-99999", "port-abc", "space", "zwsp"],
+)
+def test_an_api_base_url_refused_by_e005_is_never_called(thinkific, staff_api, url):
+    """README: `API_BASE_URL` is "https, except to a loopback host", and E005 reports "not
+    a URL, or plain http to a host that is not loopback". E005 said so, but the client
+    still sent ``Authorization: Bearer <API_KEY>`` there (in clear over http), and a URL
+    that is no URL (a bad port, a space, an invisible character) passed E005."""
+    from django_thinkific.services.subscriptions import _client_for
+
+    _client_for.cache_clear()
+    thinkific(API_BASE_URL=url)
+    assert "django_thinkific.E005" in app_check_ids()
+    with responses.RequestsMock() as mock:  # records any request, answers none
+        with pytest.raises(APIDisabled, match="E005"):
+            get_client()
+        response = staff_api.post("/thinkific/api/subscriptions/sync/")
+        assert len(mock.calls) == 0
+    assert response.status_code == 503, response.content
+    assert "API_BASE_URL" in response.json()["detail"]
+    assert API_KEY not in response.content.decode()
+    _client_for.cache_clear()

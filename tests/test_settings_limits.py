@@ -214,3 +214,54 @@ def test_a_huge_processing_timeout_with_celery_dispatch_still_processes(client, 
         stored.status,
         ran,
     )
+
+
+# --- API_TIMEOUT: any number, however large, is judged, never a crash ----------------------
+
+
+@pytest.mark.parametrize(
+    "timeout", [10**400, -(10**400), 2**1024], ids=["1e400", "-1e400", "2**1024"]
+)
+def test_an_api_timeout_too_large_for_a_float_is_e008_not_a_crash(
+    thinkific, staff_api, fake_api, timeout
+):
+    """README: E008 for "API_TIMEOUT is not a positive number of seconds, at most 86400";
+    a malformed value "is reported and taken as its default". An integer past a float's
+    range made ``math.isfinite`` raise OverflowError: ``manage.py check`` crashed, and so
+    did every API call (the sync answered 500)."""
+    thinkific(API_TIMEOUT=timeout)
+    found, _ = run_check()
+    assert found == {"django_thinkific.E008"}
+    from django_thinkific.conf import get_settings
+
+    assert get_settings().api_timeout == 10.0
+    response = staff_api.post("/thinkific/api/subscriptions/sync/")
+    assert response.status_code == 200, response.content
+
+
+KEYS_SHOWN_IN_MESSAGES = [
+    ("EVENT_RETENTION_DAYS", "E003"),
+    ("MAX_BODY_SIZE", "E006"),
+    ("DISPATCH", "E004"),
+    ("CLIENT_IP_HEADER", "E011"),
+    ("API_ENABLED", "E016"),
+    ("API_BASE_URL", "E005"),
+    ("REST_PERMISSION_CLASSES", "E009"),
+]
+
+
+@pytest.mark.parametrize(("key", "check_id"), KEYS_SHOWN_IN_MESSAGES)
+def test_a_value_too_long_to_print_is_reported_not_a_crash(thinkific, key, check_id):
+    """Each message quotes the value it refuses; an integer past Python's 4,300-digit
+    conversion limit cannot be ``repr``-ed (ValueError), which crashed ``manage.py check``."""
+    thinkific(**{key: 10**5000})
+    found, text = run_check()
+    assert f"django_thinkific.{check_id}" in found
+    assert len(text) < 5000  # quoted in short
+
+
+def test_a_long_value_is_quoted_in_short(thinkific):
+    thinkific(DISPATCH="x" * 100_000)
+    found, text = run_check()
+    assert found == {"django_thinkific.E004"}
+    assert len(text) < 2000

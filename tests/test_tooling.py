@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from packaging.specifiers import SpecifierSet
 
@@ -122,3 +123,21 @@ def test_the_changelog_has_the_current_version_dated():
     assert "## [Unreleased]" in changelog
     version = re.escape(django_thinkific.__version__)
     assert re.search(rf"^## \[{version}\] - \d{{4}}-\d{{2}}-\d{{2}}$", changelog, re.M)
+
+
+def test_make_lint_s_ruff_steps_pass():
+    """CONTRIBUTING.md: ``make test`` runs ``make lint`` (ruff check, ruff format --check,
+    mypy) first, so a line ruff refuses anywhere in the tree fails ``make test``."""
+    ruff = Path(sys.executable).with_name("ruff")
+    if not ruff.exists():
+        pytest.skip(f"no ruff next to {sys.executable}")
+    for args in (["check", "."], ["format", "--check", "."]):
+        result = subprocess.run(
+            [str(ruff), *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -15,21 +15,43 @@ from django.utils.module_loading import import_string
 from rest_framework.permissions import BasePermission, DjangoModelPermissions
 from rest_framework.request import Request
 
+from .. import conf
 from ..conf import get_settings
 
 
+def permission_class(path: Any) -> tuple[type | None, str]:
+    """The permission class a ``REST_PERMISSION_CLASSES`` entry names, or why there is none.
+
+    The one rule for an entry, for E009 (``conf``) and for every request (which
+    fails closed on ``None``): a dotted path, importable, to a class with
+    ``has_permission``.
+    """
+    if not isinstance(path, str):
+        return None, "is not a dotted path (a string)"
+    try:
+        cls = import_string(path)
+    except ImportError as exc:
+        return None, f"cannot be imported: {exc}"
+    if not isinstance(cls, type) or not callable(getattr(cls, "has_permission", None)):
+        return None, "is not a permission class (no has_permission)"
+    return cls, ""
+
+
 def configured_permissions() -> list[BasePermission]:
-    """Instances of the configured permission classes; a request needs all of them."""
+    """Instances of the configured permission classes; a request needs all of them.
+
+    An entry that names no permission class (E009) fails the request closed, with
+    the setting named, whatever is wrong with it.
+    """
     permissions: list[BasePermission] = []
     for dotted in get_settings().rest_permission_classes:
-        try:
-            permission_class = import_string(dotted)
-        except ImportError as exc:
+        found, problem = permission_class(dotted)
+        if found is None:
             raise ImproperlyConfigured(
-                f"THINKIFIC['REST_PERMISSION_CLASSES'] names {dotted!r}, "
-                f"which cannot be imported: {exc}"
-            ) from exc
-        permissions.append(permission_class())
+                f"THINKIFIC['REST_PERMISSION_CLASSES'] names {conf.shown(dotted)}, which "
+                f"{problem} (manage.py check: django_thinkific.E009)"
+            )
+        permissions.append(found())
     return permissions
 
 

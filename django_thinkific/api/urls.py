@@ -19,7 +19,8 @@ class Router(DefaultRouter):
     APIRootView = APIRootView
     # The ``.json`` suffix only: DRF's default also routes ``.api`` (the browsable
     # renderer), which answered ``events/0.api/`` with an HTML 404. A browser
-    # still gets the browsable page through its Accept header.
+    # still gets the browsable page through its Accept header. The suffix reaches every
+    # view as ``format=``, the actions' too (``sync.json``), so each action takes it.
     include_format_suffixes = False
 
     def get_urls(self) -> list[Any]:

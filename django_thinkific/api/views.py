@@ -125,6 +125,7 @@ class ThinkificAPIMixin(Generic[_M]):
             isinstance(value, str)
             and value.isascii()
             and value.isdigit()
+            and len(value) <= len(str(MAX_PK))  # int() refuses past 4,300 digits
             and 0 < int(value) <= MAX_PK
         ):
             raise NotFound()
@@ -197,13 +198,15 @@ class SubscriptionViewSet(ThinkificAPIMixin[Subscription], viewsets.ModelViewSet
         subscriptions.delete(instance)
 
     @action(detail=True, methods=["post"], url_path="send-test")
-    def send_test(self, request: Request, pk: str | None = None) -> Response:
+    def send_test(
+        self, request: Request, pk: str | None = None, format: str | None = None
+    ) -> Response:
         """POST a signed sample event to the target URL; 200 whether or not it was accepted."""
         delivery = send_test_event(self.get_object())
         return Response(SendTestSerializer(delivery).data)
 
     @action(detail=False, methods=["post"])
-    def sync(self, request: Request) -> Response:
+    def sync(self, request: Request, format: str | None = None) -> Response:
         """Make the table mirror Thinkific's webhooks; the counts of what changed."""
         report = subscriptions.sync()
         return Response(SyncReportSerializer(report).data)
@@ -240,7 +243,9 @@ class EventViewSet(ThinkificAPIMixin[ReceivedEvent], viewsets.ReadOnlyModelViewS
         return queryset
 
     @action(detail=True, methods=["post"], url_path="process-again")
-    def process_again(self, request: Request, pk: str | None = None) -> Response:
+    def process_again(
+        self, request: Request, pk: str | None = None, format: str | None = None
+    ) -> Response:
         """Run the signals again (even for a processed event); skipped if running right now."""
         event = self.get_object()
         report = process_again([event])

@@ -51,6 +51,11 @@ def get_client() -> ThinkificClient:
         raise APIDisabled("The Thinkific API is disabled (THINKIFIC['API_ENABLED'] = False)")
     if not conf.api_key:
         raise APIDisabled("THINKIFIC['API_KEY'] is not set, so the Thinkific API cannot be used")
+    if conf.api_base_url_problem:
+        raise APIDisabled(
+            "THINKIFIC['API_BASE_URL'] is not a usable https URL, so nothing was sent to it; "
+            "manage.py check reports it as django_thinkific.E005"
+        )
     return _client_for(conf.api_key, conf.api_base_url, conf.api_timeout)
 
 
