@@ -35,6 +35,7 @@ DEFAULT_API_BASE_URL = "https://api.thinkific.com/api/v2"
 DISPATCH_CHOICES = ("sync", "celery")
 #: The longest API_TIMEOUT taken (a day): the socket layer refuses a wait past its clock's
 #: range (10**10 seconds raises OverflowError), NaN or infinity, so every call would fail.
+MIN_API_TIMEOUT = 0.1  # a tenth of a second: less, and no TLS handshake completes
 MAX_API_TIMEOUT = 86400
 #: What a ``request.META`` key of a header looks like (``HTTP_X_FORWARDED_FOR``).
 META_KEY = re.compile(r"[A-Z][A-Z0-9_]*\Z")
@@ -150,7 +151,7 @@ def secret_list(raw: Any) -> tuple[str, ...]:
 def _secrets_wrong(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return None
-    if not isinstance(value, (list, tuple)):
+    if not isinstance(value, (list, tuple, set, frozenset)):  # what secret_list reads
         return "must be a list of strings."
     if not all(isinstance(s, str) for s in value):
         return "must contain only strings."
@@ -158,12 +159,13 @@ def _secrets_wrong(value: Any) -> str | None:
 
 
 def usable_api_timeout(value: Any) -> bool:
-    """Whether ``value`` is an API_TIMEOUT: a finite number of seconds above 0, at most a day."""
+    """Whether ``value`` is an API_TIMEOUT: a finite number of seconds from
+    ``MIN_API_TIMEOUT`` (below it no call could finish) to a day."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     if isinstance(value, int):  # compared as an int: past a float's range, float() raises
-        return 0 < value <= MAX_API_TIMEOUT
-    return math.isfinite(value) and 0 < value <= MAX_API_TIMEOUT
+        return MIN_API_TIMEOUT <= value <= MAX_API_TIMEOUT
+    return math.isfinite(value) and MIN_API_TIMEOUT <= value <= MAX_API_TIMEOUT
 
 
 def _timeout(value: Any, default: Any) -> float:
@@ -173,7 +175,10 @@ def _timeout(value: Any, default: Any) -> float:
 def _timeout_wrong(value: Any) -> str | None:
     if usable_api_timeout(value):
         return None
-    return f"must be a positive number of seconds, at most {MAX_API_TIMEOUT}, not {shown(value)}."
+    return (
+        f"must be a number of seconds from {MIN_API_TIMEOUT} to {MAX_API_TIMEOUT}, "
+        f"not {shown(value)}."
+    )
 
 
 def _base_url(value: Any, default: Any) -> str:

@@ -9,7 +9,6 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from .compat import login_not_required
 from .conf import get_settings
@@ -86,8 +85,11 @@ def _read_up_to(stream: Any, size: int) -> bytes:
 @login_not_required  # Thinkific never logs in (LoginRequiredMiddleware, Django 5.1+)
 @csrf_exempt
 @transaction.non_atomic_requests  # the event must commit even if a receiver fails
-@require_POST
 def webhook(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":  # Django's require_POST answers with an empty HTML page
+        response = _error(405, "Thinkific delivers webhooks by POST.")
+        response["Allow"] = "POST"
+        return response
     try:
         receipt = receive(
             _read_body(request, get_settings().max_body_size),

@@ -256,3 +256,20 @@ def test_every_key_of_the_settings_table_has_a_check():
     from django_thinkific.conf import SETTINGS
 
     assert {name for name, key in SETTINGS.items() if not key.check_id} == set()
+
+
+@pytest.mark.parametrize("secrets", [{"s1", "s2"}, frozenset({"s1"})], ids=["set", "frozenset"])
+def test_a_set_of_secrets_is_accepted_as_conf_reads_it(settings, client, secrets):
+    """The check and the reader judge from one rule: a set the receiver uses is no E002."""
+    settings.THINKIFIC = {"API_ENABLED": False, "WEBHOOK_SECRETS": secrets}
+    assert app_check_ids() == set()
+    assert post_event(client, "order.created", secret="s1").status_code == 200
+
+
+@pytest.mark.parametrize("timeout", [1e-300, 0.0001, 0.09])
+def test_an_api_timeout_no_call_could_finish_in_is_e008(settings, timeout):
+    assert ids(settings, {**VALID, "API_TIMEOUT": timeout}) == {"django_thinkific.E008"}
+
+
+def test_the_smallest_usable_api_timeout_is_accepted(settings):
+    assert ids(settings, {**VALID, "API_TIMEOUT": 0.1}) == set()

@@ -563,3 +563,12 @@ def test_backends_without_on_conflict_use_the_orm_path(client, monkeypatch):
     assert second.json()["duplicate"] is True
     assert ReceivedEvent.objects.count() == 1
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("method", ["get", "put", "patch", "delete", "options"])
+def test_another_method_is_a_json_405_naming_post(client, method):
+    response = getattr(client, method)(URL)
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": "Thinkific delivers webhooks by POST."}
