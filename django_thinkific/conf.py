@@ -179,9 +179,16 @@ def _dispatch(value: Any, default: Any) -> str:
 
 
 def _dispatch_wrong(value: Any) -> str | None:
-    if value in DISPATCH_CHOICES:
-        return None
-    return f"must be one of {', '.join(map(repr, DISPATCH_CHOICES))}, not {value!r}."
+    from .compat import celery_installed
+
+    if value not in DISPATCH_CHOICES:
+        return f"must be one of {', '.join(map(repr, DISPATCH_CHOICES))}, not {value!r}."
+    if value == "celery" and not celery_installed():
+        return (
+            "is 'celery', but Celery is not installed: pip install 'django-thinkific[celery]', "
+            "or set DISPATCH = 'sync'."
+        )
+    return None
 
 
 def _header(value: Any, default: Any) -> str | None:
