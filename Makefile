@@ -14,12 +14,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-## make demo: set up and run the example site on http://127.0.0.1:8000 (SQLite, offline)
+## make demo: set up and run the example site on http://127.0.0.1:8000 (SQLite, offline);
+## `make demo PORT=8001` serves on another port. The site reads the port as DEMO_PORT: the fake
+## Thinkific API it mounts on itself, and the printed curl, are addressed there too.
+PORT ?= 8000
 demo: $(STAMP)
 	@test -f .env || $(BIN)/python example_project/make_env.py > .env
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py demo_admin
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	DEMO_PORT=$(PORT) $(BIN)/python manage.py migrate --noinput
+	DEMO_PORT=$(PORT) $(BIN)/python manage.py demo_admin
+	DEMO_PORT=$(PORT) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 ## make test: ruff and mypy, then the whole suite on SQLite and on a throwaway PostgreSQL cluster
 test: lint pytest

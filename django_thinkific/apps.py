@@ -9,6 +9,11 @@ class DjangoThinkificConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers the system checks, and the Celery tasks (published by name, so
-        # importing them here is what lets an eager app run them in this process).
-        from . import checks, tasks  # noqa: F401
+        from . import checks  # noqa: F401  (registers the system checks)
+        from .compat import celery_installed
+
+        # The Celery tasks, where Celery is installed (an extra: ``DISPATCH = "sync"``
+        # needs none). They are published by name, so importing them here is what
+        # lets an eager app run them in this process.
+        if celery_installed():
+            from . import tasks  # noqa: F401

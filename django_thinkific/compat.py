@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timezone as dt_timezone
@@ -64,6 +65,19 @@ def live_receivers(signal: Signal, sender: Any) -> list[Callable[..., Any]]:
     return [async_to_sync(r) if iscoroutinefunction(r) else r for r in live]  # pragma: no cover
 
 
+def celery_installed() -> bool:
+    """Whether Celery can be imported here (``pip install django-thinkific[celery]``).
+
+    Celery is an extra: a site with ``DISPATCH = "sync"`` runs without it. The app
+    config registers the tasks only where it is installed, and check E004 reports
+    ``DISPATCH = "celery"`` without it.
+    """
+    try:
+        return importlib.util.find_spec("celery") is not None
+    except ValueError:  # pragma: no cover - a "celery" module without a spec
+        return True
+
+
 def database_timezone() -> tzinfo:
     """The current time zone, to hand to ``TruncDate`` and its kin.
 
@@ -81,6 +95,7 @@ def database_timezone() -> tzinfo:
 
 __all__ = [
     "SHOW_FACETS_NEVER",
+    "celery_installed",
     "database_timezone",
     "live_receivers",
     "log_deletion",

@@ -18,24 +18,23 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings as django_settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from .timestamps import UTC, max_days_before
+from .limits import is_int as _is_int
+from .limits import maximum, shown
 
 DEFAULT_API_BASE_URL = "https://api.thinkific.com/api/v2"
 DISPATCH_CHOICES = ("sync", "celery")
+MIN_API_TIMEOUT = 0.1  # a tenth of a second: less, and no TLS handshake completes
 #: The longest API_TIMEOUT taken (a day): the socket layer refuses a wait past its clock's
 #: range (10**10 seconds raises OverflowError), NaN or infinity, so every call would fail.
-MIN_API_TIMEOUT = 0.1  # a tenth of a second: less, and no TLS handshake completes
 MAX_API_TIMEOUT = 86400
 #: What a ``request.META`` key of a header looks like (``HTTP_X_FORWARDED_FOR``).
 META_KEY = re.compile(r"[A-Z][A-Z0-9_]*\Z")
@@ -46,46 +45,6 @@ DEFAULT_PERMISSION_CLASSES = (
 
 
 # ---------------------------------------------------------------- the rules, once
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-#: The longest rendering of a setting's value in a check message.
-SHOWN_LENGTH = 100
-
-
-def shown(value: Any) -> str:
-    """``repr(value)`` for a check message, short, and never raising.
-
-    An integer past Python's 4,300-digit conversion limit cannot be ``repr``-ed
-    at all (ValueError), and a pasted megabyte would flood the console.
-    """
-    if _is_int(value) and value.bit_length() > 256:
-        return f"an integer of about {round(value.bit_length() * 0.30103)} digits"
-    try:
-        text = repr(value)
-    except Exception:  # a value whose repr itself fails
-        return f"a {type(value).__name__}"
-    return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 3] + "..."
-
-
-def maximum(unit: str) -> int:
-    """The largest count of ``unit`` a setting (or a command's argument) may take.
-
-    Days and seconds must leave a usable instant when taken from now (no
-    further back than year 1); rows must fit a 64-bit SQL integer; bytes what
-    a ``read()`` can be asked for, plus one.
-    """
-    now = datetime.now(UTC)  # aware whatever USE_TZ says (E015 reports USE_TZ = False)
-    if unit == "days":
-        return max_days_before(now)
-    if unit == "seconds":
-        return max_days_before(now) * 86400
-    if unit == "rows":
-        return 2**63 - 1
-    return sys.maxsize - 1
 
 
 def _count(unit: str, *, optional: bool = False) -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -202,9 +161,16 @@ def _dispatch(value: Any, default: Any) -> str:
 
 
 def _dispatch_wrong(value: Any) -> str | None:
-    if value in DISPATCH_CHOICES:
-        return None
-    return f"must be one of {', '.join(map(repr, DISPATCH_CHOICES))}, not {shown(value)}."
+    from .compat import celery_installed
+
+    if value not in DISPATCH_CHOICES:
+        return f"must be one of {', '.join(map(repr, DISPATCH_CHOICES))}, not {shown(value)}."
+    if value == "celery" and not celery_installed():
+        return (
+            "is 'celery', but Celery is not installed: pip install 'django-thinkific[celery]', "
+            "or set DISPATCH = 'sync'."
+        )
+    return None
 
 
 def _header(value: Any, default: Any) -> str | None:

@@ -27,8 +27,10 @@ for a redelivery or the recovery sweep. With ``task_always_eager`` (no broker)
 the task runs inline, as ``apply_async`` would run it.
 
 Tasks are published by name (:data:`PROCESS_EVENT`), so the services that
-publish never import :mod:`django_thinkific.tasks`; the app config imports it,
-which registers the tasks with the site's Celery app.
+publish never import :mod:`django_thinkific.tasks`; the app config imports it
+where Celery is installed, which registers the tasks with the site's Celery app.
+Celery itself is imported only when a task is published, so a site without it
+(``DISPATCH = "sync"``, no ``[celery]`` extra) loads this module too.
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from celery import current_app
 from django.db import connections
 
 from .errors import PublishTimeout
@@ -101,6 +102,8 @@ def publish(name: str, args: Sequence[Any], **options: Any) -> bool:
     ``False`` when it was handed to the broker. Raises what the publish
     raised, or :class:`PublishTimeout`.
     """
+    from celery import current_app  # an extra: imported only where a task is published
+
     app = current_app._get_current_object()
     if app.conf.task_always_eager:
         # ``send_task`` ignores task_always_eager: run the registered task itself, here.

@@ -1,12 +1,21 @@
-"""Celery tasks. Thin: each one calls the service layer."""
+"""Celery tasks. Thin: each one calls the service layer.
+
+Celery is an extra (``pip install 'django-thinkific[celery]'``): the app config
+imports this module only where it is installed.
+"""
 
 from __future__ import annotations
 
 import random
 from typing import Any
 
-from celery import shared_task
-from celery.exceptions import MaxRetriesExceededError
+try:
+    from celery import shared_task
+    from celery.exceptions import MaxRetriesExceededError
+except ImportError as missing:  # pragma: no cover - tested in a venv without Celery
+    raise ImportError(
+        "django_thinkific.tasks needs Celery: pip install 'django-thinkific[celery]'"
+    ) from missing
 
 from .publishing import PROCESS_EVENT
 

@@ -4,10 +4,10 @@ Every variable is listed in the README. Defaults give a working SQLite site
 for development; production needs SECRET_KEY, DEBUG=false and ALLOWED_HOSTS.
 """
 
+from importlib.util import find_spec
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -94,7 +94,9 @@ THINKIFIC = {
 }
 # Without THINKIFIC_API_BASE_URL, a DEBUG site talks to the fake Webhooks API
 # that example_project/urls.py mounts on the site itself: no Thinkific account needed.
-DEMO_PORT = env.int("DEMO_PORT", default=8000)
+# DEMO_PORT is the port the site serves on (`make demo PORT=...` sets it), so the fake
+# API is addressed there too; a malformed one is refused by demo_admin, not at import.
+DEMO_PORT = env_int("DEMO_PORT", 8000)
 FAKE_THINKIFIC_API = DEBUG and not env.str("THINKIFIC_API_BASE_URL", default="")
 if FAKE_THINKIFIC_API:
     THINKIFIC["API_BASE_URL"] = f"http://127.0.0.1:{DEMO_PORT}/fake-thinkific/api/v2"
@@ -112,18 +114,21 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
-CELERY_BEAT_SCHEDULE = {
-    # Received events past THINKIFIC["EVENT_RETENTION_DAYS"], every night.
-    "thinkific-prune-received-events": {
-        "task": "django_thinkific.prune_received_events",
-        "schedule": crontab(hour=3, minute=17),
-    },
-    # Events left pending (a lost task, a dead process), every five minutes.
-    "thinkific-recover-pending-events": {
-        "task": "django_thinkific.recover_pending_events",
-        "schedule": 300.0,
-    },
-}
+if find_spec("celery") is not None:  # an extra; without it, cron runs the two commands instead
+    from celery.schedules import crontab
+
+    CELERY_BEAT_SCHEDULE = {
+        # Received events past THINKIFIC["EVENT_RETENTION_DAYS"], every night.
+        "thinkific-prune-received-events": {
+            "task": "django_thinkific.prune_received_events",
+            "schedule": crontab(hour=3, minute=17),
+        },
+        # Events left pending (a lost task, a dead process), every five minutes.
+        "thinkific-recover-pending-events": {
+            "task": "django_thinkific.recover_pending_events",
+            "schedule": 300.0,
+        },
+    }
 
 LOGGING = {
     "version": 1,

@@ -24,6 +24,7 @@ def test_fake_api_example(settings):
     namespace["test_sync_mirrors_thinkific"](None, settings)
 
 
+@pytest.mark.celery
 @pytest.mark.parametrize("heading", ["### Nothing left pending", "## Retention and Celery"])
 def test_beat_schedule_examples_name_real_tasks(heading):
 
@@ -37,6 +38,7 @@ def test_beat_schedule_examples_name_real_tasks(heading):
     assert names
 
 
+@pytest.mark.celery
 def test_example_project_schedules_the_prune_daily(monkeypatch):
     import importlib
 

@@ -392,6 +392,7 @@ def test_abandoned_claim_is_taken_over_by_a_redelivery(client, thinkific):
 # --- celery dispatch ----------------------------------------------------------------------
 
 
+@pytest.mark.celery
 @pytest.mark.django_db(transaction=True)
 def test_celery_dispatch_stores_then_processes_in_the_task(client, thinkific):
     thinkific(DISPATCH="celery")
@@ -405,6 +406,7 @@ def test_celery_dispatch_stores_then_processes_in_the_task(client, thinkific):
     assert len(calls) == 1
 
 
+@pytest.mark.celery
 @pytest.mark.django_db(transaction=True)
 def test_celery_dispatch_without_a_broker_fails_once_without_inline_retries(
     client, thinkific, failing_receiver
@@ -420,6 +422,7 @@ def test_celery_dispatch_without_a_broker_fails_once_without_inline_retries(
     assert "handler bug" in stored.last_error
 
 
+@pytest.mark.celery
 @pytest.mark.django_db(transaction=True)
 def test_celery_broker_down_keeps_event_pending_and_answers_200(client, thinkific, monkeypatch):
     from django_thinkific import tasks

@@ -130,6 +130,7 @@ def test_sample_event_is_accepted_by_a_site_that_sets_max_event_age(client, thin
     assert ReceivedEvent.objects.filter(event_id=event["id"]).exists()
 
 
+@pytest.mark.celery
 @pytest.mark.django_db
 def test_the_readme_receiver_test_works_with_celery_dispatch_and_no_broker(client, thinkific):
     """README: with no broker (task_always_eager) "the task runs in the request, once:

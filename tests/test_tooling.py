@@ -98,9 +98,26 @@ def test_tox_runs_every_python_and_django_the_classifiers_claim():
     pythons = {env.split("-")[0] for env in envs}
     for version in classified("Programming Language :: Python :: "):
         assert "py" + version.replace(".", "") in pythons, version
-    djangos = {env.split("-")[1] for env in envs}
+    djangos = {env.split("-")[1] for env in envs if env.split("-")[1].startswith("django")}
     for version in classified("Framework :: Django :: "):
         assert any(version + ".0" in SpecifierSet(django_deps[f]) for f in djangos), version
+
+
+def test_tox_runs_the_suite_without_the_celery_extra():
+    """Celery is an extra: one environment installs the package without it (and not the
+    dev extra, which brings it), checks it is absent, and runs what needs no Celery."""
+    tox = configparser.ConfigParser()
+    tox.read(ROOT / "tox.ini")
+    assert "py311-nocelery" in tox["tox"]["envlist"].split()
+    env = tox["testenv:py311-nocelery"]
+    assert env["extras"].strip() == ""
+    assert not any("celery" in dep.lower() for dep in env["deps"].split())
+    assert "find_spec('celery') is not None" in env["commands"]
+    assert '-m "not celery' in env["commands"]
+    optional = PYPROJECT["project"]["optional-dependencies"]
+    assert any(dep.startswith("celery") for dep in optional["celery"])
+    assert "django-thinkific[celery]" in optional["dev"]
+    assert not any("celery" in dep for dep in PYPROJECT["project"]["dependencies"])
 
 
 def test_contributing_names_real_files_and_make_targets():

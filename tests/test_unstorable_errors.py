@@ -103,6 +103,7 @@ def test_a_receiver_error_is_recorded_as_failed_and_answered_200(client, connect
     assert again.status_code == 200
 
 
+@pytest.mark.celery
 @pytest.mark.django_db(transaction=True)
 def test_a_receiver_error_under_celery_dispatch_ends_failed(client, connected, thinkific):
     """Under DISPATCH = "celery" the task records the failure too, instead of raising
