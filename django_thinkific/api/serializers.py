@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import (
@@ -75,6 +76,13 @@ class EventDetailSerializer(EventListSerializer):
 _SPACED_OFFSET = re.compile(r"^(.*[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": "An ISO 8601 date or date-time.",
+        "example": "2024-05-01T13:30:00Z",
+    }
+)
 class DateOrDateTimeField(serializers.Field):
     """An ISO 8601 date (midnight, current time zone) or date-time (naive: current time zone).
 
