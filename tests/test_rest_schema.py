@@ -31,7 +31,7 @@ def test_the_test_site_configures_neither_drf_spectacular_nor_drf():
     assert not hasattr(settings, "SPECTACULAR_SETTINGS")
     assert "drf_spectacular" not in settings.INSTALLED_APPS
     assert "drf_spectacular_sidecar" not in settings.INSTALLED_APPS
-    assert (SCHEMA, DOCS) == (f"{PREFIX}schema/", f"{PREFIX}docs/")
+    assert (f"{PREFIX}schema/", f"{PREFIX}docs/") == (SCHEMA, DOCS)
 
 
 @pytest.mark.parametrize("path", [SCHEMA, DOCS, f"{DOCS}assets/swagger-ui-bundle.js"])
@@ -132,9 +132,7 @@ def test_schema_documents_bodies_filters_and_errors(staff_api):
     assert create["responses"]["422"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/FieldErrors"
     }
-    assert create["responses"]["401"]["headers"]["WWW-Authenticate"]["schema"] == {
-        "type": "string"
-    }
+    assert create["responses"]["401"]["headers"]["WWW-Authenticate"]["schema"] == {"type": "string"}
 
     events = _operation(schema, "events/", "get")
     filters = {p["name"]: p for p in events["parameters"] if p["in"] == "query"}

@@ -26,7 +26,10 @@ from django.http import FileResponse
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from drf_spectacular import generators
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerFieldExtension,
+)
 from drf_spectacular.settings import patched_settings
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import views
@@ -36,6 +39,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import __version__
+from ..topics import TOPICS
 from .openapi import COMPONENTS
 from .views import EventViewSet, SubscriptionViewSet, ThinkificAPIMixin
 
@@ -57,6 +61,17 @@ def only_this_api(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> list[tuple
     ]
 
 
+def blank_queries_allowed(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """A blank query parameter (``?topic=``) is no filter, the first page or the default
+    page size, as if absent: say so (``allowEmptyValue``) on every one of them."""
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", ()):
+                if parameter.get("in") == "query":
+                    parameter["allowEmptyValue"] = True
+    return result
+
+
 #: drf-spectacular settings of this schema, whatever the site's ``SPECTACULAR_SETTINGS``.
 SCHEMA_SETTINGS: dict[str, Any] = {
     "TITLE": "django-thinkific staff API",
@@ -71,7 +86,10 @@ SCHEMA_SETTINGS: dict[str, Any] = {
     ),
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["django_thinkific.api.schema.only_this_api"],
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "django_thinkific.api.schema.blank_queries_allowed",
+    ],
     "SCHEMA_PATH_PREFIX": None,
     "ENUM_NAME_OVERRIDES": {},
     "APPEND_COMPONENTS": COMPONENTS,
@@ -100,6 +118,36 @@ class BasicAuthScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "http", "scheme": "basic"}
+
+
+class TopicFieldSchema(OpenApiSerializerFieldExtension):
+    """A request's topic is one of the known topics (else 422, by the service's rule);
+    an answer's may be any text: a synced webhook keeps what Thinkific reported."""
+
+    target_class = "django_thinkific.api.serializers.TopicField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            schema["enum"] = sorted(TOPICS)
+        return schema
+
+
+class TargetURLFieldSchema(OpenApiSerializerFieldExtension):
+    """What a request's target URL needs, as far as a schema can say (the rest: 422)."""
+
+    target_class = "django_thinkific.api.serializers.TargetURLField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            schema.update(
+                format="uri",
+                pattern="^https?://",
+                description="https, on a public host name that Thinkific accepts (else 422); "
+                "http and loopback only where ALLOW_INSECURE_TARGETS is on.",
+            )
+        return schema
 
 
 class JSONErrorsMixin:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.db.models import Model, QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema_view
 from rest_framework import routers, status, views, viewsets
@@ -33,6 +34,7 @@ from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.schemas.inspectors import ViewInspector
 
 from ..compat import origin_verified
 from ..errors import ThinkificAPIError
@@ -58,6 +60,8 @@ from .serializers import (
 if TYPE_CHECKING:
     from rest_framework.generics import BaseFilterProtocol
 
+#: The pagination's query parameters (filter_params refuses them repeated, too).
+PAGINATION_PARAMS = frozenset({"page", "page_size", "cursor"})
 #: The largest primary key a ``BigAutoField`` can hold.
 MAX_PK = 2**63 - 1
 
@@ -107,7 +111,7 @@ class ThinkificAPIMixin(Generic[_M]):
     parser_classes: Sequence[type[BaseParser]] = (JSONParser,)
     filter_backends: Sequence[type[BaseFilterBackend | BaseFilterProtocol[_M]]] = ()
     # drf-spectacular's, whatever the site's DEFAULT_SCHEMA_CLASS (see schema.py).
-    schema = AutoSchema()
+    schema: ViewInspector | None = AutoSchema()
     #: Actions where a 404 from Thinkific cannot mean "this webhook is gone".
     upstream_404_actions: frozenset[str] = frozenset({"create", "sync"})
     # What the views this is mixed into provide (declared for the type checker only).
@@ -137,7 +141,16 @@ class ThinkificAPIMixin(Generic[_M]):
 
     def filter_params(self, serializer_class: type[Any]) -> dict[str, Any]:
         """The list's query parameters, validated; blank means no filter; bad is a 400."""
-        params = {k: v for k, v in self.request.query_params.items() if v != ""}  # type: ignore[attr-defined]
+        query = self.request.query_params  # type: ignore[attr-defined]
+        # ``?status=a&status=b`` is no OR: one value per parameter (else DRF takes the last).
+        repeated = {
+            name: [_("Give this parameter once.")]
+            for name, values in query.lists()
+            if len(values) > 1 and name in {*serializer_class().fields, *PAGINATION_PARAMS}
+        }
+        if repeated:
+            raise ValidationError(repeated)
+        params = {k: v for k, v in query.items() if v != ""}
         filters = serializer_class(data=params)
         if not filters.is_valid():
             raise ValidationError(filters.errors)
