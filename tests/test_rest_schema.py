@@ -221,3 +221,62 @@ def test_spectacular_command_validates_with_no_warning_and_matches_the_endpoint(
     )
     served = staff_api.get(SCHEMA, {"format": "json"}).json()
     assert json.loads(out.getvalue()) == served
+
+
+# What Schemathesis found (tests/test_rest_schema_fuzz.py), each now as the schema says.
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "name"),
+    [
+        (f"{PREFIX}events/", "status=failed&status=processed", "status"),
+        (f"{PREFIX}events/", "page_size=2&page_size=3", "page_size"),
+        (f"{PREFIX}subscriptions/", "topic=order.created&topic=user.signup", "topic"),
+        (f"{PREFIX}subscriptions/", "page=1&page=2", "page"),
+    ],
+)
+def test_a_repeated_query_parameter_is_a_400_naming_it(staff_api, path, query, name):
+    answer = staff_api.get(f"{path}?{query}")
+    assert answer.status_code == 400
+    assert answer.json() == {name: ["Give this parameter once."]}
+
+
+@pytest.mark.parametrize("value", ["-1.5", "0", "abc", "501", "٣", "99999999999999999999"])
+def test_a_page_size_out_of_bounds_is_a_400_naming_it(staff_api, value):
+    answer = staff_api.get(f"{PREFIX}events/", {"page_size": value})
+    assert answer.status_code == 400
+    assert answer.json() == {"page_size": ["Enter a whole number from 1 to 500."]}
+    subscriptions = staff_api.get(f"{PREFIX}subscriptions/", {"page_size": value}).json()
+    if value == "501":  # subscriptions' pages go up to 1000
+        assert "results" in subscriptions
+    else:
+        assert subscriptions == {"page_size": ["Enter a whole number from 1 to 1000."]}
+
+
+@pytest.mark.parametrize("value", ["", "1", "500"])
+def test_a_blank_or_bounded_page_size_is_taken(staff_api, value):
+    assert staff_api.get(f"{PREFIX}events/", {"page_size": value}).status_code == 200
+
+
+def test_blank_query_parameters_are_documented_as_allowed(staff_api):
+    schema = staff_api.get(SCHEMA, {"format": "json"}).json()
+    queries = [
+        parameter
+        for path in schema["paths"].values()
+        for operation in path.values()
+        for parameter in operation.get("parameters", ())
+        if parameter["in"] == "query"
+    ]
+    assert len(queries) == 10
+    assert all(parameter["allowEmptyValue"] is True for parameter in queries)
+
+
+def test_a_404_from_thinkific_on_create_is_a_502_not_a_missing_webhook(staff_api, fake_api):
+    fake_api.fail_next(404, {"error": "Not Found"})
+    answer = staff_api.post(
+        f"{PREFIX}subscriptions/",
+        {"topic": "order.created", "target_url": "https://shop.acme.io/hook"},
+        format="json",
+    )
+    assert answer.status_code == 502
+    assert set(answer.json()) == {"detail"}
