@@ -259,9 +259,15 @@ class ExampleStack:
         )
 
     def start_web(
-        self, *, workers: int = 2, timeout: int = 30, env: dict[str, str] | None = None
+        self,
+        *,
+        workers: int = 2,
+        timeout: int = 30,
+        env: dict[str, str] | None = None,
+        config: str | None = None,
     ) -> Service:
-        """gunicorn on :attr:`url`; ``env`` adds variables for this process only."""
+        """gunicorn on :attr:`url`; ``env`` adds variables for this process only,
+        ``config`` is a gunicorn ``-c`` value (``python:tests.offline_site``)."""
         args = [
             sys.executable,
             "-m",
@@ -273,6 +279,7 @@ class ExampleStack:
             str(workers),
             "--timeout",
             str(timeout),
+            *(["--config", config] if config else []),
         ]
         web = Service("web", args, {**self.env, **(env or {})}, self.workdir)
         self.services.append(web)

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import (
@@ -36,11 +37,19 @@ class StringField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class TopicField(StringField):
+    """A subscription's topic; the schema lists the known ones for requests (schema.py)."""
+
+
+class TargetURLField(StringField):
+    """A subscription's target URL; the schema says what a request needs (schema.py)."""
+
+
 class SubscriptionSerializer(serializers.ModelSerializer):
     # Plain strings, not the model's choice/URL fields: the service validates
     # them with Thinkific's own rules and messages (422), see the module docstring.
-    topic = StringField(max_length=max_length(Subscription, "topic"))
-    target_url = StringField(max_length=max_length(Subscription, "target_url"))
+    topic = TopicField(max_length=max_length(Subscription, "topic"))
+    target_url = TargetURLField(max_length=max_length(Subscription, "target_url"))
 
     class Meta:
         model = Subscription
@@ -75,6 +84,13 @@ class EventDetailSerializer(EventListSerializer):
 _SPACED_OFFSET = re.compile(r"^(.*[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
 
 
+@extend_schema_field(
+    {
+        "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+        "description": "An ISO 8601 date or date-time.",
+        "example": "2024-05-01T13:30:00Z",
+    }
+)
 class DateOrDateTimeField(serializers.Field):
     """An ISO 8601 date (midnight, current time zone) or date-time (naive: current time zone).
 

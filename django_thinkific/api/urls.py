@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.urls import re_path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 from rest_framework.urlpatterns import format_suffix_patterns
 
+from .schema import DocsAssetView, DocsView, SchemaView
 from .views import APIRootView, EventViewSet, NotFoundView, SubscriptionViewSet
 
 
@@ -33,6 +34,9 @@ router.register("events", EventViewSet, basename="event")
 
 urlpatterns = [
     *router.urls,
+    path("schema/", SchemaView.as_view(), name="api-schema"),
+    path("docs/", DocsView.as_view(), name="api-docs"),
+    path("docs/assets/<str:name>", DocsAssetView.as_view(), name="api-docs-asset"),
     # Last: every other URL ending in "/" is a JSON 404. One without the slash
     # is left to APPEND_SLASH, which redirects it here (or to a real route).
     re_path(r"^(?:.*/)?$", NotFoundView.as_view(), name="api-not-found"),

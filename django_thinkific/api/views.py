@@ -18,6 +18,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.db.models import Model, QuerySet
+from django.utils.translation import gettext as _
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import extend_schema_view
 from rest_framework import routers, status, views, viewsets
 from rest_framework.authentication import (
     BaseAuthentication,
@@ -31,6 +34,7 @@ from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.schemas.inspectors import ViewInspector
 
 from ..compat import origin_verified
 from ..errors import ThinkificAPIError
@@ -39,6 +43,7 @@ from ..services import subscriptions
 from ..services.processing import process_again
 from ..services.sending import send_test_event
 from .exceptions import to_api_exception
+from .openapi import UPSTREAM, document, errors
 from .pagination import EventCursorPagination, SubscriptionPagination
 from .permissions import configured_permissions
 from .serializers import (
@@ -55,6 +60,8 @@ from .serializers import (
 if TYPE_CHECKING:
     from rest_framework.generics import BaseFilterProtocol
 
+#: The pagination's query parameters (filter_params refuses them repeated, too).
+PAGINATION_PARAMS = frozenset({"page", "page_size", "cursor"})
 #: The largest primary key a ``BigAutoField`` can hold.
 MAX_PK = 2**63 - 1
 
@@ -103,8 +110,10 @@ class ThinkificAPIMixin(Generic[_M]):
     # JSON only: an HTML form from another site cannot produce a JSON body.
     parser_classes: Sequence[type[BaseParser]] = (JSONParser,)
     filter_backends: Sequence[type[BaseFilterBackend | BaseFilterProtocol[_M]]] = ()
+    # drf-spectacular's, whatever the site's DEFAULT_SCHEMA_CLASS (see schema.py).
+    schema: ViewInspector | None = AutoSchema()
     #: Actions where a 404 from Thinkific cannot mean "this webhook is gone".
-    upstream_404_actions: frozenset[str] = frozenset({"sync"})
+    upstream_404_actions: frozenset[str] = frozenset({"create", "sync"})
     # What the views this is mixed into provide (declared for the type checker only).
     kwargs: Any
     lookup_field: str
@@ -133,7 +142,16 @@ class ThinkificAPIMixin(Generic[_M]):
 
     def filter_params(self, serializer_class: type[Any]) -> dict[str, Any]:
         """The list's query parameters, validated; blank means no filter; bad is a 400."""
-        params = {k: v for k, v in self.request.query_params.items() if v != ""}  # type: ignore[attr-defined]
+        query = self.request.query_params  # type: ignore[attr-defined]
+        # ``?status=a&status=b`` is no OR: one value per parameter (else DRF takes the last).
+        repeated = {
+            name: [_("Give this parameter once.")]
+            for name, values in query.lists()
+            if len(values) > 1 and name in {*serializer_class().fields, *PAGINATION_PARAMS}
+        }
+        if repeated:
+            raise ValidationError(repeated)
+        params = {k: v for k, v in query.items() if v != ""}
         filters = serializer_class(data=params)
         if not filters.is_valid():
             raise ValidationError(filters.errors)
@@ -155,6 +173,45 @@ class ThinkificAPIMixin(Generic[_M]):
         return response
 
 
+@extend_schema_view(
+    list=document(
+        summary="List the subscriptions (exact filters)",
+        parameters=[SubscriptionFilterSerializer],
+        responses={200: SubscriptionSerializer, **errors(400, 404)},
+    ),
+    create=document(
+        summary="Create a webhook at Thinkific, then here",
+        responses={201: SubscriptionSerializer, **errors(400, 415, 422, *UPSTREAM)},
+    ),
+    retrieve=document(
+        summary="One subscription", responses={200: SubscriptionSerializer, **errors(404)}
+    ),
+    update=document(
+        summary="Change a webhook (both fields) at Thinkific, then here",
+        responses={200: SubscriptionSerializer, **errors(400, 404, 415, 422, *UPSTREAM)},
+    ),
+    partial_update=document(
+        summary="Change a webhook (the fields given) at Thinkific, then here",
+        responses={200: SubscriptionSerializer, **errors(400, 404, 415, 422, *UPSTREAM)},
+    ),
+    destroy=document(
+        summary="Delete a webhook at Thinkific (already gone there: fine), then here",
+        responses={204: None, **errors(404, *UPSTREAM)},
+    ),
+    send_test=document(
+        summary="Send a signed test event to the target URL",
+        description="200 whether or not the target accepted it: `ok`, `status_code` and "
+        "`detail` say what happened. 422 when the stored target breaks Thinkific's rules.",
+        request=None,
+        responses={200: SendTestSerializer, **errors(404, 422, 503)},
+    ),
+    sync=document(
+        summary="Make the table mirror Thinkific's webhooks",
+        description="Every page of Thinkific's list; on any failure nothing is deleted.",
+        request=None,
+        responses={200: SyncReportSerializer, **errors(*UPSTREAM)},
+    ),
+)
 class SubscriptionViewSet(ThinkificAPIMixin[Subscription], viewsets.ModelViewSet):
     """Thinkific webhooks. Create, update and delete go to Thinkific first.
 
@@ -212,6 +269,25 @@ class SubscriptionViewSet(ThinkificAPIMixin[Subscription], viewsets.ModelViewSet
         return Response(SyncReportSerializer(report).data)
 
 
+@extend_schema_view(
+    list=document(
+        summary="List the received events, newest first",
+        description="Cursor pages: follow `next`. A bad filter or cursor is a 400 naming it.",
+        parameters=[EventFilterSerializer],
+        responses={200: EventListSerializer, **errors(400)},
+    ),
+    retrieve=document(
+        summary="One event, with its payload and last error",
+        responses={200: EventDetailSerializer, **errors(404)},
+    ),
+    process_again=document(
+        summary="Run the event's receivers again",
+        description="Even for a processed event; `skipped` when it is being processed right "
+        "now, `gone` (and `event` null) when it was pruned meanwhile.",
+        request=None,
+        responses={200: ProcessAgainSerializer, **errors(404)},
+    ),
+)
 class EventViewSet(ThinkificAPIMixin[ReceivedEvent], viewsets.ReadOnlyModelViewSet):
     """Received events, newest first; read-only except ``process-again``.
 
