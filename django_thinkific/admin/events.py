@@ -23,6 +23,7 @@ from ..compat import SHOW_FACETS_NEVER
 from ..models import EVENT_FIELDS, ReceivedEvent
 from ..services.processing import ProcessAgainReport, process_again
 from ..services.stats import deliveries_per_day
+from .display import instant, label
 from .lookups import CheckedLookupsMixin, TopicFilter
 from .paginator import BoundedCountPaginator
 
@@ -84,7 +85,7 @@ def chart_context(events: QuerySet[ReceivedEvent] | None = None) -> dict[str, An
 
 @admin.register(ReceivedEvent)
 class ReceivedEventAdmin(CheckedLookupsMixin, admin.ModelAdmin):
-    list_display = ("event_id", "topic", "status", "tenant_id", "site", "received_at", "attempts")
+    list_display = ("event_id", "topic", "status", "tenant_id", "site", "received", "attempts")
     list_filter = (("topic", TopicFilter), "status", "received_at")
     search_fields = ("=event_id",)
     show_full_result_count = False
@@ -161,6 +162,10 @@ class ReceivedEventAdmin(CheckedLookupsMixin, admin.ModelAdmin):
             raise Http404(_("No received event with this ID."))
         self._report(request, process_again(self.get_queryset(request).filter(pk=event.pk)))
         return redirect(reverse("admin:django_thinkific_receivedevent_change", args=[event.pk]))
+
+    @admin.display(description=label(ReceivedEvent, "received_at"), ordering="received_at")
+    def received(self, obj: ReceivedEvent) -> SafeString | str:
+        return instant(obj.received_at)
 
     @admin.display(description=_("payload"))
     def formatted_payload(self, obj: ReceivedEvent) -> SafeString:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from ..errors import (
@@ -33,6 +34,7 @@ from ..errors import (
 from ..models import SUBSCRIPTION_EDITABLE_FIELDS, Subscription, max_length
 from ..services import subscriptions
 from ..topics import TOPIC_CHOICES_BY_RESOURCE
+from .display import label
 
 #: Thinkific is unreachable or failing: nothing for the operator to correct, only to retry.
 UNAVAILABLE = (APIConnectionError, ServerError, RateLimited)
@@ -55,10 +57,11 @@ def api_error_message(exc: ThinkificAPIError) -> str:
 class SubscriptionForm(forms.ModelForm):
     # No topic preselected: a blank first choice, so a forgotten topic is an error.
     topic = forms.ChoiceField(
-        label=_("topic"), choices=[("", "---------"), *TOPIC_CHOICES_BY_RESOURCE]
+        label=capfirst(label(Subscription, "topic")),
+        choices=[("", "---------"), *TOPIC_CHOICES_BY_RESOURCE],
     )
     target_url = forms.CharField(
-        label=_("target URL"),
+        label=capfirst(label(Subscription, "target_url")),
         max_length=max_length(Subscription, "target_url"),
         help_text=_("Where Thinkific sends the events: https, on a public host name."),
         widget=forms.URLInput(attrs={"class": "vURLField", "size": 80}),

@@ -22,6 +22,7 @@ from ..models import SUBSCRIPTION_EDITABLE_FIELDS, Subscription
 from ..services import subscriptions
 from ..services.sending import send_test_event
 from ..services.sync_plan import SYNCED_FIELDS
+from .display import instant, label
 from .forms import SubscriptionForm, api_error_message
 from .lookups import CheckedLookupsMixin, TopicFilter
 
@@ -36,7 +37,7 @@ REMOTE_FIELDS = (
 @admin.register(Subscription)
 class SubscriptionAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     form = SubscriptionForm
-    list_display = ("topic", "target_url", "status", "thinkific_id", "last_synced_at")
+    list_display = ("topic", "target_url", "status", "thinkific_id", "last_synced")
     list_filter = (("topic", TopicFilter), "status")
     search_fields = ("=thinkific_id", "target_url")
     # "Sync from Thinkific" is the list's button (sync_view), not an action: it syncs every
@@ -58,6 +59,10 @@ class SubscriptionAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Subscription | None = None) -> Any:
         return () if obj is None else REMOTE_FIELDS
 
+    @admin.display(description=label(Subscription, "last_synced_at"), ordering="last_synced_at")
+    def last_synced(self, obj: Subscription) -> Any:
+        return instant(obj.last_synced_at)
+
     # --- add / change / delete: Thinkific first -------------------------------------------
 
     def render_change_form(
@@ -69,7 +74,8 @@ class SubscriptionAdmin(CheckedLookupsMixin, admin.ModelAdmin):
         form_url: str = "",
         obj: Subscription | None = None,
     ) -> HttpResponse:
-        failure = getattr(context.get("adminform") and context["adminform"].form, "api_failure", None)
+        adminform = context.get("adminform")
+        failure = getattr(adminform.form, "api_failure", None) if adminform else None
         if failure:
             # Not the form's fault: said at the top, the form kept as entered, and no
             # "Please correct the error below" (there is nothing to correct).
