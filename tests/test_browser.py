@@ -82,7 +82,7 @@ def test_add_subscription_send_test_event_and_see_it_arrive(
     page.fill("#id_target_url", "http://shop.acme.io/thinkific/webhooks/")
     page.click("input[name=_save]")
     error = page.locator(".errorlist").first
-    assert "Thinkific refused this URL (is not valid): it must use https" in error.inner_text()
+    assert "This URL cannot receive webhooks from Thinkific: it must use" in error.inner_text()
     assert fake_thinkific.webhooks == {}
 
     # The site's own receiver (loopback, allowed for local development) is accepted.
