@@ -125,6 +125,7 @@ def test_add_subscription_send_test_event_and_see_it_arrive(
 SCREENSHOTS = Path(os.environ.get("THINKIFIC_SCREENSHOTS") or Path(__file__).parent / "screenshots")
 WIDTHS = (1280, 1600)
 THEMES = ("light", "dark")
+EVENT_COLUMNS = ("event_id", "topic", "status", "tenant_id", "site", "received", "attempts")
 LONG_URL = "https://courses.acme-academy.io/integrations/thinkific/webhooks/receive/"
 TRACEBACK = (
     "Traceback (most recent call last):\n"
@@ -179,7 +180,13 @@ def assert_fits(page, width):
 
 
 def assert_columns_visible(page, width, columns):
-    """Each column's heading and cells lie inside the window and none is cut."""
+    """Each column's heading and cells lie inside the list's box, which scrolls nothing
+    out of sight, and none is cut."""
+    results = page.locator(".results")
+    hidden = results.evaluate("el => el.scrollWidth - el.clientWidth")
+    assert hidden <= 0, f"the list scrolls {hidden} px sideways"
+    right = results.bounding_box()["x"] + results.bounding_box()["width"]
+    assert right <= width
     for column in columns:
         cells = page.locator(f"#result_list th.column-{column}, #result_list .field-{column}")
         assert cells.count() >= 2, column
@@ -188,7 +195,7 @@ def assert_columns_visible(page, width, columns):
             assert box is not None, column
             assert box["width"] > 0, column
             assert box["x"] >= 0, (column, box)
-            assert box["x"] + box["width"] <= width, (column, box)
+            assert box["x"] + box["width"] <= right + 0.5, (column, box)
             clipped = cells.nth(i).evaluate("el => el.scrollWidth > el.clientWidth + 1")
             assert not clipped, f"{column} is cut"
 
@@ -310,7 +317,7 @@ def test_every_admin_screen_fits_and_reads(
         assert_columns_visible(
             page,
             width,
-            ("event_id", "topic", "status", "tenant_id", "site", "received", "attempts"),
+            EVENT_COLUMNS,
         )
         labels = page.locator(".thinkific-chart-axis time").all_inner_texts()
         assert len(labels) >= 3
@@ -323,6 +330,13 @@ def test_every_admin_screen_fits_and_reads(
         assert all(" 0 processed, 0 pending," in t for t in titles), titles[:3]
         assert "filters and search show" in page.locator(".thinkific-chart figcaption").inner_text()
         assert_fits(page, width)
+        print(
+            page.evaluate("""() => [...document.querySelectorAll('#result_list thead th')].map(
+            t => t.className + ':' + Math.round(t.getBoundingClientRect().width)).join(' ')
+            + ' table=' + document.querySelector('#result_list').getBoundingClientRect().width
+            + ' results=' + document.querySelector('.results').getBoundingClientRect().width""")
+        )
+        assert_columns_visible(page, width, EVENT_COLUMNS)
 
         # A failed event: its error first, and "Process again".
         page.goto(f"{base}/receivedevent/{failed.pk}/change/")
