@@ -25,7 +25,7 @@ class Subscription(models.Model):
         ACTIVE = "active", _("active")
         INACTIVE = "inactive", _("inactive")
 
-    thinkific_id = models.CharField(_("Thinkific id"), max_length=64, unique=True)
+    thinkific_id = models.CharField(_("Thinkific ID"), max_length=64, unique=True)
     # No choices, as for events: a sync stores a webhook of a topic Thinkific
     # added after this release. Creating one is checked against TOPICS.
     topic = models.CharField(_("topic"), max_length=100)
@@ -35,8 +35,21 @@ class Subscription(models.Model):
     remote_created_at = models.DateTimeField(_("created at Thinkific"), null=True, blank=True)
     remote_updated_at = models.DateTimeField(_("updated at Thinkific"), null=True, blank=True)
     # Thinkific sends these as strings in examples and numbers in its schema.
-    created_by = models.CharField(_("created by"), max_length=64, blank=True)
-    updated_by = models.CharField(_("updated by"), max_length=64, blank=True)
+    created_by = models.CharField(
+        _("created by"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "The Thinkific user who created this webhook at Thinkific: their user ID, as "
+            "Thinkific reports it (set by Thinkific, not editable here)."
+        ),
+    )
+    updated_by = models.CharField(
+        _("updated by"),
+        max_length=64,
+        blank=True,
+        help_text=_("The Thinkific user who last changed this webhook: their user ID."),
+    )
     last_synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
     created_at = models.DateTimeField(_("added here"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed here"), auto_now=True)
@@ -62,7 +75,7 @@ class DeletedWebhook(models.Model):
     rows older than a day.
     """
 
-    thinkific_id = models.CharField(_("Thinkific id"), max_length=64, primary_key=True)
+    thinkific_id = models.CharField(_("Thinkific ID"), max_length=64, primary_key=True)
     deleted_at = models.DateTimeField(_("deleted"))
 
     class Meta:
@@ -110,13 +123,13 @@ class ReceivedEvent(models.Model):
         FAILED = "failed", _("failed")
 
     id = models.BigAutoField(primary_key=True)
-    event_id = models.CharField(_("event id"), max_length=64, unique=True)
+    event_id = models.CharField(_("event ID"), max_length=64, unique=True)
     # No choices: an event of a topic Thinkific added later is stored on purpose
     # and shown as it is (choices would show it as "-"); see topics.TOPICS.
     topic = models.CharField(_("topic"), max_length=100)
     resource = models.CharField(_("resource"), max_length=50)
     action = models.CharField(_("action"), max_length=50)
-    tenant_id = models.CharField(_("tenant id"), max_length=64, blank=True)
+    tenant_id = models.CharField(_("tenant ID"), max_length=64, blank=True)
     site = models.CharField(
         _("site"), max_length=255, blank=True, help_text=_("The X-Thinkific-Subdomain header.")
     )
@@ -134,7 +147,7 @@ class ReceivedEvent(models.Model):
     )
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
-    attempts = models.PositiveIntegerField(_("processing attempts"), default=0)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
     lost_attempts = models.PositiveIntegerField(
         _("lost attempts"),
         default=0,
@@ -173,7 +186,7 @@ class PrunedEvent(models.Model):
     PostgreSQL (see SECURITY.md).
     """
 
-    event_id = models.CharField(_("event id"), max_length=64, primary_key=True)
+    event_id = models.CharField(_("event ID"), max_length=64, primary_key=True)
     received_at = models.DateTimeField(_("received"))
 
     class Meta:

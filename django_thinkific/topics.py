@@ -66,6 +66,13 @@ TOPICS: dict[str, Topic] = {t.name: t for t in _ALL}
 #: ``choices`` for model and form fields.
 TOPIC_CHOICES: list[tuple[str, str]] = [(name, name) for name in TOPICS]
 
+#: The same topics for a form a person picks from: grouped by resource (``<optgroup>``),
+#: resources and topics sorted by name.
+TOPIC_CHOICES_BY_RESOURCE: list[tuple[str, list[tuple[str, str]]]] = [
+    (resource, sorted((t.name, t.name) for t in _ALL if t.resource == resource))
+    for resource in sorted({t.resource for t in _ALL})
+]
+
 
 #: Other spellings of a known topic seen in Thinkific's deliveries: a subscription
 #: sample spells its action ``canceled`` while the topic is ``subscription.cancelled``

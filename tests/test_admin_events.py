@@ -184,3 +184,134 @@ def test_the_change_page_shows_every_fact_the_rest_api_gives(admin_client, staff
         label = ReceivedEvent._meta.get_field(name).verbose_name
         assert f"<label>{capfirst(label)}:</label>" in html, name
     assert "acme-academy" in html
+
+
+# --- issue 12: the event page's "Process again" button, its error first, the chart -----
+
+
+def failed_event(**fields):
+    return ReceivedEventFactory(
+        status="failed",
+        attempts=1,
+        topic="order.created",
+        last_error="Traceback (most recent call last):\nValueError: still <broken>",
+        **fields,
+    )
+
+
+def test_a_failed_event_page_has_process_again_and_its_error_first(admin_client):
+    event = failed_event()
+    html = admin_client.get(f"{CHANGELIST}{event.pk}/change/").content.decode()
+    button = f'action="{CHANGELIST}{event.pk}/process-again/"'
+    assert button in html
+    assert 'name="csrfmiddlewaretoken"' in html.split(button, 1)[1].split("</form>", 1)[0]
+    assert ">Process again</button>" in html
+    error_at = html.index("ValueError: still &lt;broken&gt;")
+    assert "This event failed after 1 attempt." in html
+    assert error_at < html.index("<label>Event ID:</label>")  # above every field
+    assert html.count("ValueError: still &lt;broken&gt;") == 1  # once, at the top
+
+
+def test_the_process_again_button_runs_the_event_and_says_so(admin_client):
+    event = failed_event()
+    url = f"{CHANGELIST}{event.pk}/process-again/"
+    with capture_events("order.created") as calls:
+        response = admin_client.post(url, follow=True)
+    assert response.redirect_chain == [(f"{CHANGELIST}{event.pk}/change/", 302)]
+    assert "1 event processed." in response.content.decode()
+    assert len(calls) == 1
+    event.refresh_from_db()
+    assert (event.status, event.attempts, event.last_error) == ("processed", 2, "")
+    assert "This event failed" not in response.content.decode()
+
+
+def test_the_process_again_button_reports_a_new_failure(admin_client, connect):
+    event = failed_event()
+
+    def explode(sender, **kwargs):
+        raise RuntimeError("broken again")
+
+    connect(webhook_received, explode)
+    html = admin_client.post(f"{CHANGELIST}{event.pk}/process-again/", follow=True)
+    html = html.content.decode()
+    assert "1 event failed again; see its error." in html
+    assert "This event failed after 2 attempts." in html
+    assert "RuntimeError: broken again" in html
+
+
+def test_the_process_again_button_needs_post_csrf_and_change_permission(client, admin_user):
+    event = failed_event()
+    url = f"{CHANGELIST}{event.pk}/process-again/"
+    client.force_login(staff_user("view_receivedevent", username="viewer"))
+    page = client.get(f"{CHANGELIST}{event.pk}/change/").content.decode()
+    assert "process-again" not in page  # no button without the change permission
+    assert client.post(url).status_code == 403
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(admin_user)
+    assert strict.post(url).status_code == 403  # no CSRF token
+    client.force_login(admin_user)
+    assert client.get(url).status_code == 405
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("failed", 1)
+
+
+@pytest.mark.parametrize("object_id", ["0", "abc", "99999999999999999999", "%00", "1%2F2"])
+def test_the_process_again_button_for_no_such_event_is_404(admin_client, object_id):
+    failed_event()
+    assert admin_client.post(f"{CHANGELIST}{object_id}/process-again/").status_code == 404
+
+
+def test_a_processed_event_shows_no_failure_box(admin_client):
+    event = ReceivedEventFactory(status="processed", last_error="note: a callback failed")
+    html = admin_client.get(f"{CHANGELIST}{event.pk}/change/").content.decode()
+    assert "This event failed" not in html
+    assert "note: a callback failed" in html  # still shown, in its field
+    assert ">Process again</button>" in html
+
+
+def chart_of(html):
+    return html.split("<figure", 1)[1].split("</figure>", 1)[0]
+
+
+def test_the_chart_axis_has_iso_dates_and_more_than_two(admin_client):
+    import re
+
+    from django.utils import timezone
+
+    ReceivedEventFactory(status="processed")
+    figure = chart_of(admin_client.get(CHANGELIST).content.decode())
+    labels = re.findall(r"<time datetime=\"([^\"]+)\"[^>]*>([^<]+)</time>", figure)
+    assert len(labels) >= 3
+    for machine, shown in labels:
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", shown), shown
+        assert machine == shown
+    today = timezone.localdate()
+    assert labels[-1][1] == today.isoformat()
+    assert labels[0][1] == (today - timezone.timedelta(days=29)).isoformat()
+
+
+def test_the_chart_follows_the_list_filters(admin_client):
+    from django.utils import timezone
+
+    today = timezone.localdate().isoformat()
+    ReceivedEventFactory(status="processed", topic="order.created")
+    ReceivedEventFactory(status="failed", topic="order.created")
+    ReceivedEventFactory(status="failed", topic="user.signup")
+    everything = chart_of(admin_client.get(CHANGELIST).content.decode())
+    assert f"{today}: 1 processed, 0 pending, 2 failed" in everything
+    assert "filters and search" not in everything
+    by_topic = chart_of(admin_client.get(CHANGELIST, {"topic": "order.created"}).content.decode())
+    assert f"{today}: 1 processed, 0 pending, 1 failed" in by_topic
+    assert "filters and search show" in by_topic
+    by_status = chart_of(admin_client.get(CHANGELIST, {"status__exact": "failed"}).content.decode())
+    assert f"{today}: 0 processed, 0 pending, 2 failed" in by_status
+    both = chart_of(
+        admin_client.get(
+            CHANGELIST, {"topic": "user.signup", "status__exact": "failed"}
+        ).content.decode()
+    )
+    assert f"{today}: 0 processed, 0 pending, 1 failed" in both
+    nothing = admin_client.get(CHANGELIST, {"topic": "user.signup", "status__exact": "processed"})
+    assert "Nothing received in this period." in chart_of(nothing.content.decode())

@@ -22,6 +22,7 @@ from ..models import SUBSCRIPTION_EDITABLE_FIELDS, Subscription
 from ..services import subscriptions
 from ..services.sending import send_test_event
 from ..services.sync_plan import SYNCED_FIELDS
+from .display import instant, label
 from .forms import SubscriptionForm, api_error_message
 from .lookups import CheckedLookupsMixin, TopicFilter
 
@@ -36,11 +37,20 @@ REMOTE_FIELDS = (
 @admin.register(Subscription)
 class SubscriptionAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     form = SubscriptionForm
-    list_display = ("topic", "target_url", "status", "thinkific_id", "last_synced_at")
+    list_display = ("topic", "target_url", "status", "thinkific_id", "last_synced")
     list_filter = (("topic", TopicFilter), "status")
     search_fields = ("=thinkific_id", "target_url")
-    actions = ("send_test_event_action", "sync_action", "delete_selected")
+    # "Sync from Thinkific" is the list's button (sync_view), not an action: it syncs every
+    # webhook, whichever rows are ticked.
+    actions = ("send_test_event_action", "delete_selected")
     change_list_template = "admin/django_thinkific/subscription/change_list.html"
+    delete_confirmation_template = "admin/django_thinkific/subscription/delete_confirmation.html"
+    delete_selected_confirmation_template = (
+        "admin/django_thinkific/subscription/delete_selected_confirmation.html"
+    )
+
+    class Media:
+        css = {"all": ("django_thinkific/admin.css",)}
 
     def get_fields(self, request: HttpRequest, obj: Subscription | None = None) -> Any:
         editable = SUBSCRIPTION_EDITABLE_FIELDS
@@ -49,7 +59,29 @@ class SubscriptionAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Subscription | None = None) -> Any:
         return () if obj is None else REMOTE_FIELDS
 
+    @admin.display(description=label(Subscription, "last_synced_at"), ordering="last_synced_at")
+    def last_synced(self, obj: Subscription) -> Any:
+        return instant(obj.last_synced_at)
+
     # --- add / change / delete: Thinkific first -------------------------------------------
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Subscription | None = None,
+    ) -> HttpResponse:
+        adminform = context.get("adminform")
+        failure = getattr(adminform.form, "api_failure", None) if adminform else None
+        if failure:
+            # Not the form's fault: said at the top, the form kept as entered, and no
+            # "Please correct the error below" (there is nothing to correct).
+            self.message_user(request, failure, messages.ERROR)
+            context = {**context, "errors": []}
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: Subscription, form: Any, change: bool) -> None:
         """Nothing to do: the form's ``save()`` (the admin's ``save_form``) stored the row."""
@@ -129,8 +161,7 @@ class SubscriptionAdmin(CheckedLookupsMixin, admin.ModelAdmin):
 
     # --- sync -----------------------------------------------------------------------------
 
-    @admin.action(description=gettext_lazy("Sync from Thinkific"), permissions=("change",))
-    def sync_action(self, request: HttpRequest, queryset: QuerySet[Subscription] | None) -> None:
+    def _sync(self, request: HttpRequest) -> None:
         try:
             report = subscriptions.sync()
         except ThinkificAPIError as exc:
@@ -160,7 +191,7 @@ class SubscriptionAdmin(CheckedLookupsMixin, admin.ModelAdmin):
         """The changelist's "Sync from Thinkific" button (works with no row selected)."""
         if not self.has_change_permission(request):
             raise PermissionDenied
-        self.sync_action(request, None)
+        self._sync(request)
         return redirect(reverse("admin:django_thinkific_subscription_changelist"))
 
     def changelist_view(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, Model
+from django.core.exceptions import EmptyResultSet
+from django.db.models import Count, Model, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -31,25 +33,28 @@ class Day:
         return sum(self.counts.values())
 
 
-def deliveries_per_day(days: int | None = None) -> list[Day]:
+def deliveries_per_day(
+    days: int | None = None, events: QuerySet[ReceivedEvent] | None = None
+) -> list[Day]:
     """One entry per day of the retention window (at most ``CHART_MAX_DAYS``), oldest
-    first, split by status.
+    first, split by status; of ``events`` (the admin list's filtered queryset) or all.
 
-    One grouped query over the ``received_at`` index, cached for a minute so
-    a busy changelist does not repeat it on every page view. Only dates are
-    subtracted here, at most a year from today: no instant can leave the
-    calendar (see :mod:`django_thinkific.timestamps`).
+    One grouped query over the ``received_at`` index, cached for a minute per
+    query so a busy changelist does not repeat it on every page view. Only
+    dates are subtracted here, at most a year from today: no instant can
+    leave the calendar (see :mod:`django_thinkific.timestamps`).
     """
     days = min(days or get_settings().event_retention_days, CHART_MAX_DAYS)
     today = timezone.localdate()
-    key = f"django_thinkific:deliveries_per_day:{days}:{today.isoformat()}"
+    events = (ReceivedEvent.objects.all() if events is None else events).order_by()
+    key = f"django_thinkific:deliveries_per_day:{days}:{today.isoformat()}:{_query_key(events)}"
     cached = cache.get(key)
     if cached is not None:
         return cached
     first = today - timedelta(days=days - 1)
     start = timezone.make_aware(datetime.combine(first, time.min))
     rows = (
-        ReceivedEvent.objects.filter(received_at__gte=start)
+        events.filter(received_at__gte=start)
         .annotate(day=TruncDate("received_at", tzinfo=database_timezone()))
         .values("day", "status")
         .annotate(n=Count("pk"))
@@ -62,6 +67,15 @@ def deliveries_per_day(days: int | None = None) -> list[Day]:
     result = [Day(day, counts) for day, counts in table.items()]
     cache.set(key, result, CACHE_SECONDS)
     return result
+
+
+def _query_key(events: QuerySet[ReceivedEvent]) -> str:
+    """A short digest of the query, so each filtered list has its own cached chart."""
+    try:
+        sql, params = events.query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing (``pk__in=[]``)
+        sql, params = "empty", ()
+    return hashlib.sha256(f"{events.db}\x00{sql}\x00{params!r}".encode()).hexdigest()[:32]
 
 
 def topics_in_use(model: type[Model], field: str = "topic") -> list[str]:
