@@ -32,7 +32,7 @@ lint: $(STAMP)
 
 ## make docs: build the documentation site (docs/, mkdocs.yml) into site/; any broken link fails it
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 pytest: pytest-sqlite pytest-postgres
 
