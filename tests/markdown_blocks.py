@@ -21,7 +21,9 @@ DOCS = ROOT / "docs"
 _FENCE = re.compile(r"^```(?P<lang>[\w-]*)\n(?P<code>.*?)^```$", re.S | re.M)
 _EXAMPLE = re.compile(r"<!-- example: (?P<name>[\w-]+) -->\n$")
 _SECTION = re.compile(
-    r"^<!-- --8<-- \[start:(?P<name>[\w-]+)\] -->\n(?P<body>.*?)^<!-- --8<-- \[end:(?P=name)\] -->$",
+    r"^<!-- --8<-- \[start:(?P<name>[\w-]+)\] -->\n"
+    r"(?P<body>.*?)"
+    r"^<!-- --8<-- \[end:(?P=name)\] -->$",
     re.S | re.M,
 )
 
@@ -88,6 +90,5 @@ def section_blocks(name: str) -> list[Block]:
     """The fenced blocks of one README section, in order."""
     body = readme_sections()[name]
     return [
-        Block("README.md", m.group("lang"), m.group("code"), None, 0)
-        for m in _FENCE.finditer(body)
+        Block("README.md", m.group("lang"), m.group("code"), None, 0) for m in _FENCE.finditer(body)
     ]

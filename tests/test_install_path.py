@@ -82,7 +82,12 @@ def test_the_readme_install_path_runs_as_written(tmp_path):
     run([sys.executable, "-m", "venv", venv], cwd=tmp_path, env=dict(os.environ), timeout=120)
     env = clean_env(venv)
     # "pip install dist/django_thinkific-*.whl": the dependencies come from the package index.
-    run([venv / "bin/python", "-m", "pip", "install", "--quiet", wheel], cwd=tmp_path, env=env, timeout=600)
+    run(
+        [venv / "bin/python", "-m", "pip", "install", "--quiet", wheel],
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
+    )
 
     script = tmp_path / "readme.sh"
     script.write_text(script_from_readme())
@@ -100,7 +105,8 @@ def test_the_readme_install_path_runs_as_written(tmp_path):
         env=env,
         timeout=60,
     )
-    assert str(venv) in where and str(ROOT) not in where, where
+    assert str(venv) in where, where
+    assert str(ROOT) not in where, where
 
 
 def test_the_script_covers_every_readme_block_of_the_new_site():
@@ -110,5 +116,6 @@ def test_the_script_covers_every_readme_block_of_the_new_site():
         for block in section_blocks(section):
             assert block.code.rstrip("\n") in script, block.code
     assert "django-admin startproject" in script
-    assert "manage.py migrate" in script and "manage.py check" in script
+    assert "manage.py migrate" in script
+    assert "manage.py check" in script
     assert "\npytest\n" in script
