@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint pytest pytest-sqlite pytest-postgres wheel-check tox bench-sync bench-prune bench-receiver clean
+.PHONY: demo test lint docs pytest pytest-sqlite pytest-postgres wheel-check tox bench-sync bench-prune bench-receiver clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,14 +24,18 @@ demo: $(STAMP)
 	DEMO_PORT=$(PORT) $(BIN)/python manage.py demo_admin
 	DEMO_PORT=$(PORT) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-## make test: ruff and mypy, then the whole suite on SQLite and on a throwaway PostgreSQL cluster
-test: lint pytest
+## make test: ruff and mypy, the docs site, then the whole suite on SQLite and on a throwaway PostgreSQL cluster
+test: lint docs pytest
 
 ## make lint: ruff, then mypy over django_thinkific/ (settings in pyproject.toml's [tool.mypy])
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+## make docs: build the documentation site (docs/, mkdocs.yml) into site/; any broken link fails it
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 pytest: pytest-sqlite pytest-postgres
 
@@ -64,4 +68,4 @@ bench-receiver: $(STAMP)
 	$(BIN)/python -m bench.receiver_bench
 
 clean:
-	rm -rf $(VENV) .tox build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .tox build dist site *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -1,65 +1,96 @@
-"""The README's examples run as written, so the docs cannot drift from the code."""
+"""The README, the project's front page: its blocks run, its links resolve, the docs include it.
+
+The install path itself (a new ``startproject`` site from the wheel) is
+``tests/test_install_path.py``; here the README's receiver and first test run
+in this suite's site, configured by the README's own settings block.
+"""
 
 import re
-from pathlib import Path
+import types
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
+from django_thinkific.signals import order_created
+from tests.markdown_blocks import (
+    README,
+    ROOT,
+    blocks,
+    doc_pages,
+    readme_sections,
+    section_blocks,
+)
+
+TEXT = README.read_text()
 
 
-def python_block_after(heading: str) -> str:
-    section = README.split(heading, 1)[1]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+def test_every_readme_block_is_in_a_section():
+    """A block outside the marked sections would be neither in the docs site nor tested."""
+    inside = "".join(readme_sections().values())
+    for block in blocks(README):
+        assert block.code in inside, f"README.md:{block.line} is outside every section"
+
+
+def test_the_docs_include_every_readme_section_and_only_those():
+    included = set()
+    for page in doc_pages():
+        included |= set(re.findall(r'^--8<-- "README\.md:([\w-]+)"$', page.read_text(), re.M))
+    assert included == set(readme_sections())
+
+
+def test_readme_links_resolve():
+    for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", TEXT):
+        if not target.startswith(("http://", "https://")):
+            assert (ROOT / target).exists(), target
+
+
+def test_install_keeps_the_pypi_line_and_says_how_until_then():
+    install = readme_sections()["install"]
+    assert "pip install django-thinkific" in install
+    assert "pip install ./django-thinkific" in install
+    assert "pip install dist/django_thinkific-*.whl" in install
+    assert "make wheel-check" in install
+
+
+def readme_settings(monkeypatch) -> dict:
+    """The README's settings block, run as a settings module would run it."""
+    monkeypatch.setenv("THINKIFIC_API_KEY", "readme-key")
+    (block,) = [b for b in section_blocks("site") if b.target == "mysite/settings.py"]
+    namespace = {"INSTALLED_APPS": []}
+    exec(compile(block.code, "README.md", "exec"), namespace)
+    assert namespace["INSTALLED_APPS"] == ["rest_framework", "django_thinkific"]
+    return namespace["THINKIFIC"]
+
+
+def run_block(section: str, target: str) -> dict:
+    (block,) = [b for b in section_blocks(section) if b.target == target]
+    module = types.ModuleType(target.replace("/", ".").removesuffix(".py"))
+    exec(compile(block.code, f"README.md ({target})", "exec"), module.__dict__)
+    return module.__dict__
 
 
 @pytest.mark.django_db
-def test_fake_api_example(settings):
-    namespace = {}
-    exec(
-        compile(python_block_after("### A fake Thinkific for tests"), "README.md", "exec"),
-        namespace,
-    )
-    namespace["test_sync_mirrors_thinkific"](None, settings)
+def test_the_readme_receiver_and_first_test_run_in_a_site_configured_as_it_says(
+    client, settings, monkeypatch, mailoutbox
+):
+    settings.THINKIFIC = readme_settings(monkeypatch)  # no API_BASE_URL, no secret list
+    receivers = run_block("receiver", "shop/receivers.py")
+    try:
+        tests = run_block("first-test", "shop/tests.py")
+        tests["test_an_order_mails_the_buyer"](client)
+    finally:
+        assert order_created.disconnect(receivers["welcome_buyer"])
+    (mail,) = mailoutbox
+    assert mail.subject == "Welcome to Introduction to Webhooks"
+    assert mail.body == "Hello Ada, your course is ready."
 
 
-@pytest.mark.celery
-@pytest.mark.parametrize("heading", ["### Nothing left pending", "## Retention and Celery"])
-def test_beat_schedule_examples_name_real_tasks(heading):
-
-    from django_thinkific import tasks
-
-    namespace = {}
-    exec(python_block_after(heading), namespace)
-    names = {entry["task"] for entry in namespace["CELERY_BEAT_SCHEDULE"].values()}
-    registered = {tasks.recover_pending_events.name, tasks.prune_received_events.name}
-    assert names <= registered
-    assert names
-
-
-@pytest.mark.celery
-def test_example_project_schedules_the_prune_daily(monkeypatch):
-    import importlib
-
-    monkeypatch.setenv("SECRET_KEY", "readme-test")
-    example = importlib.import_module("example_project.settings")
-    entry = example.CELERY_BEAT_SCHEDULE["thinkific-prune-received-events"]
-    assert entry["task"] == "django_thinkific.prune_received_events"
-    assert entry["schedule"].hour == {3}
-
-
-def test_every_setting_key_is_documented():
-    from django_thinkific.conf import DEFAULTS
-
-    for key in DEFAULTS:
-        assert f"| `{key}` |" in README, key
-
-
-def test_every_management_command_is_documented():
-    commands = Path(__file__).resolve().parents[1] / "django_thinkific/management/commands"
-    for path in commands.glob("thinkific_*.py"):
-        assert path.stem in README, path.stem
+def test_the_readme_urls_block_mounts_the_app():
+    urls = {"urlpatterns": []}
+    (block,) = [b for b in section_blocks("site") if b.target == "mysite/urls.py"]
+    exec(compile(block.code, "README.md", "exec"), urls)
+    (pattern,) = urls["urlpatterns"]
+    assert str(pattern.pattern) == "thinkific/"
+    assert pattern.urlconf_module.__name__ == "django_thinkific.urls"
 
 
 def test_security_md_names_code_that_exists():
