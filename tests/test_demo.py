@@ -183,3 +183,28 @@ def test_a_bad_port_is_one_clear_line(tmp_path, port):
     assert "Traceback" not in result.stderr
     assert "The demo's port must be a number from 1 to 65535, not " in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize("port", ["abc", "70000", "-1"])
+def test_make_demo_with_a_bad_port_stops_at_the_port_line(tmp_path, port):
+    """``make demo PORT=abc`` runs the Makefile's steps in order and stops at the first that
+    fails: that one must be the port's line, not migrate's E005 about the fake API's URL
+    (which the bad port made) before the port is ever judged."""
+    env = site_env(tmp_path, 8000)
+    for line in make_n(f"PORT={port}"):
+        if "manage.py" not in line:
+            continue
+        assignment, _python, _manage, *args = line.split()
+        assert assignment == f"DEMO_PORT={port}"
+        if args[0] == "runserver":
+            pytest.fail("make demo reached runserver with a bad port")
+        result = manage({**env, "DEMO_PORT": port}, *args)
+        if result.returncode:
+            break
+    assert "Traceback" not in result.stderr
+    assert "E005" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"CommandError: The demo's port must be a number from 1 to 65535, not {port!r}."
+        if port == "abc"
+        else f"CommandError: The demo's port must be a number from 1 to 65535, not {port}."
+    ]
