@@ -87,6 +87,22 @@ def test_sweep_command_limit_must_be_positive():
         call_command("thinkific_recover_pending", "--limit", "0")
 
 
+def test_sweep_command_limit_past_64_bits_is_one_line_not_a_database_error():
+    """docs: ``thinkific_recover_pending [--limit N]``; a limit no database can take (SQLite:
+    "datatype mismatch") is refused like ``thinkific_prune --batch-size``, and the service
+    (the Celery task's path) takes any large limit as "all of them"."""
+    from django.core.management.base import CommandError
+
+    from django_thinkific.services.dispatch import recover_pending
+
+    with pytest.raises(CommandError, match="--limit must be between 1 and 9223372036854775807"):
+        call_command("thinkific_recover_pending", "--limit", str(10**23))
+    lost = ReceivedEventFactory(status="pending", attempts=0, received_at=timezone.now() - LONG_AGO)
+    assert recover_pending(limit=10**23).found == 1
+    lost.refresh_from_db()
+    assert lost.status == "processed"
+
+
 # --- the task without a broker (eager): a failure is not retried inside the request -------
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from django.db import router, transaction
 
-from ..conf import get_settings
+from ..conf import get_settings, maximum
 from ..errors import InFlight
 from ..models import ReceivedEvent
 from ..publishing import PROCESS_EVENT, publish
@@ -127,7 +127,8 @@ def recover_pending(*, limit: int = 1000) -> RecoveryReport:
     are processed here. The claim keeps either safe to run at any time, and
     one event's failure, whatever it raised, never stops the others.
     """
-    events = list(processing.stale_pending().order_by("received_at")[:limit])
+    # More than a 64-bit LIMIT is "all of them", which no database refuses.
+    events = list(processing.stale_pending().order_by("received_at")[: min(limit, maximum("rows"))])
     if not runs_here():
         queued = 0
         for event in events:

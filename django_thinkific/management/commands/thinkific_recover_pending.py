@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from ...conf import maximum
 from ...services.dispatch import recover_pending
 
 
@@ -19,9 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=1000, help="at most this many events")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["limit"] < 1:
+        limit, largest = options["limit"], maximum("rows")
+        if limit < 1:
             raise CommandError("--limit must be at least 1")
-        report = recover_pending(limit=options["limit"])
+        if limit > largest:  # no database takes it (SQLite: "datatype mismatch")
+            raise CommandError(f"--limit must be between 1 and {largest}, not {limit}")
+        report = recover_pending(limit=limit)
         if report.queued:
             message = f"{report.found} pending events found, {report.queued} queued again."
         else:
