@@ -427,3 +427,17 @@ def test_labels_are_capitalised_alike(admin_client):
         assert label in headings, label
     for old in ("Thinkific id", "Event id", "Tenant id", "Processing attempts"):
         assert old not in headings, old
+
+
+@pytest.mark.parametrize("q", ["x " * 1100, "x" * 60000])
+def test_a_search_sqlite_cannot_run_is_a_bad_lookup_or_no_match_not_a_500(admin_client, q):
+    """As for the events' list: too many words is ``?e=1``, a term longer than every
+    searched column (the target URL's 2,000) matches nothing; neither reaches SQLite."""
+    SubscriptionFactory(target_url=URL)
+    response = admin_client.get(BASE, {"q": q})
+    if " " in q:
+        assert (response.status_code, response["Location"]) == (302, f"{BASE}?e=1")
+    else:
+        assert response.status_code == 200
+        assert "0 Thinkific webhooks" in text(response)
+    assert admin_client.get(BASE, {"q": "acme"}).content.decode().count(URL) >= 1
