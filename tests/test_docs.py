@@ -133,10 +133,10 @@ def test_received_events_can_be_deleted_in_the_admin_as_the_admin_page_says(admi
     post_event(client, event)
     stored = ReceivedEvent.objects.get(event_id=event["id"])
     page = admin_client.get(f"/admin/django_thinkific/receivedevent/{stored.pk}/change/")
-    assert f"/admin/django_thinkific/receivedevent/{stored.pk}/delete/" in page.text
+    assert f"/admin/django_thinkific/receivedevent/{stored.pk}/delete/" in page.content.decode()
     assert admin_client.get("/admin/django_thinkific/receivedevent/add/").status_code == 403
     listing = admin_client.get("/admin/django_thinkific/receivedevent/")
-    assert "Delete selected received events" in listing.text
+    assert "Delete selected received events" in listing.content.decode()
     admin_client.post(
         "/admin/django_thinkific/receivedevent/",
         {"action": "delete_selected", "_selected_action": [stored.pk], "post": "yes"},
