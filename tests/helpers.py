@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import base64
 import io
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from django_thinkific.models import ReceivedEvent
@@ -73,3 +76,19 @@ class TTY(io.StringIO):
 
     def isatty(self):
         return True
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """``manage.py ARGS`` of the example site in a subprocess with ``env``, its output kept."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import manage
 from tests.stack import ROOT, Service, free_port, port_open, wait_for
 
 
@@ -48,18 +49,6 @@ def site_env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
         "DEMO_PORT": str(port),
         **extra,
     }
-
-
-def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
 
 
 def printed_command(stdout: str) -> str:

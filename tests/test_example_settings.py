@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.checks import run_checks
 
+from tests.helpers import manage
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -83,15 +85,7 @@ def test_demo_admin_makes_a_random_password_when_none_is_set(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
         "THINKIFIC_API_KEY": "demo-key",
     }
-    run = lambda *args: subprocess.run(  # noqa: E731
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert run("migrate", "--noinput").returncode == 0
-    result = run("demo_admin")
+    assert manage(env, "migrate", "--noinput").returncode == 0
+    result = manage(env, "demo_admin")
     assert result.returncode == 0, result.stderr[-400:]
     assert "password" in result.stdout
