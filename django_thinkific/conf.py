@@ -26,6 +26,7 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.module_loading import import_string
 
 from .limits import is_int as _is_int
 from .limits import maximum, shown
@@ -183,6 +184,24 @@ def _header_wrong(value: Any) -> str | None:
     return f"must be a request.META key such as 'HTTP_X_FORWARDED_FOR', not {shown(value)}."
 
 
+def permission_class(path: Any) -> tuple[type | None, str]:
+    """The permission class a ``REST_PERMISSION_CLASSES`` entry names, or why there is none.
+
+    The one rule for an entry, for E009 and for every request (``api.permissions``) (which
+    fails closed on ``None``): a dotted path, importable, to a class with
+    ``has_permission``.
+    """
+    if not isinstance(path, str):
+        return None, "is not a dotted path (a string)"
+    try:
+        cls = import_string(path)
+    except ImportError as exc:
+        return None, f"cannot be imported: {exc}"
+    if not isinstance(cls, type) or not callable(getattr(cls, "has_permission", None)):
+        return None, "is not a permission class (no has_permission)"
+    return cls, ""
+
+
 def _classes(value: Any, default: Any) -> tuple[Any, ...]:
     # Entries as given: one that is no dotted path fails each request closed, naming the
     # setting (``permission_class``), rather than becoming some other string.
@@ -198,8 +217,6 @@ def _classes_wrong(value: Any) -> str | None:
             "is empty, which would let anyone use the staff REST API; the default "
             "classes are used instead."
         )
-    from .api.permissions import permission_class
-
     problems = [shown(path) for path in paths if permission_class(path)[0] is None]
     if problems:
         return f"has entries that are not importable permission classes: {', '.join(problems)}."

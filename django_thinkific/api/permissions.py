@@ -11,30 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.module_loading import import_string
 from rest_framework.permissions import BasePermission, DjangoModelPermissions
 from rest_framework.request import Request
 
 from .. import conf
-from ..conf import get_settings
-
-
-def permission_class(path: Any) -> tuple[type | None, str]:
-    """The permission class a ``REST_PERMISSION_CLASSES`` entry names, or why there is none.
-
-    The one rule for an entry, for E009 (``conf``) and for every request (which
-    fails closed on ``None``): a dotted path, importable, to a class with
-    ``has_permission``.
-    """
-    if not isinstance(path, str):
-        return None, "is not a dotted path (a string)"
-    try:
-        cls = import_string(path)
-    except ImportError as exc:
-        return None, f"cannot be imported: {exc}"
-    if not isinstance(cls, type) or not callable(getattr(cls, "has_permission", None)):
-        return None, "is not a permission class (no has_permission)"
-    return cls, ""
+from ..conf import get_settings, permission_class
 
 
 def configured_permissions() -> list[BasePermission]:
