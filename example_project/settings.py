@@ -76,6 +76,25 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Persistent connections, checked before reuse (docs/deployment.md): a worker keeps its
+# connection rather than opening and authenticating one for every delivery. CONN_MAX_AGE
+# (seconds; 0 closes after each request) wins over the URL's ?conn_max_age=; a malformed
+# value is taken as 0 and reported by the shop app's check (shop.E001), not a traceback.
+EXAMPLE_SETTING_ERRORS = []
+
+
+def env_seconds(name, default):
+    raw = env.str(name, default="").strip() or str(default)
+    if raw.isascii() and raw.isdigit():
+        return int(raw)
+    EXAMPLE_SETTING_ERRORS.append(f"{name}={raw!r} is not a whole number of seconds")
+    return 0
+
+
+DATABASES["default"]["CONN_MAX_AGE"] = env_seconds(
+    "CONN_MAX_AGE", DATABASES["default"].get("CONN_MAX_AGE", 600)
+)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

@@ -89,3 +89,51 @@ def test_demo_admin_makes_a_random_password_when_none_is_set(tmp_path):
     result = manage(env, "demo_admin")
     assert result.returncode == 0, result.stderr[-400:]
     assert "password" in result.stdout
+
+
+def _example_database(**env_vars):
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", str(ROOT)),
+        "DJANGO_SETTINGS_MODULE": "example_project.settings",
+        "DEBUG": "true",
+        **env_vars,
+    }
+    code = (
+        "import json; from django.conf import settings; d = settings.DATABASES['default'];"
+        "print(json.dumps([d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS']]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-800:]
+    import json
+
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_example_site_keeps_its_database_connections_by_default():
+    """docs/deployment.md: the example ships persistent connections, checked before reuse
+    (a connection per delivery cost the receiver 5x its throughput in bench/README.md)."""
+    assert _example_database() == [600, True]
+    assert _example_database(DATABASE_URL="sqlite:///x.db?conn_max_age=7") == [7, True]
+    assert _example_database(CONN_MAX_AGE="0", CONN_HEALTH_CHECKS="false") == [0, False]
+    assert _example_database(CONN_MAX_AGE="30", DATABASE_URL="sqlite:///x.db?conn_max_age=7") == [
+        30,
+        True,
+    ]
+
+
+@pytest.mark.parametrize("value", ["10m", "-1", "٣"])
+def test_a_malformed_conn_max_age_is_a_check_error_not_a_traceback(value):
+    result = _example_check(CONN_MAX_AGE=value)
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output[-800:]
+    assert "shop.E001" in output
+    assert "is not a whole number of seconds" in output
+    assert _example_database(CONN_MAX_AGE=value) == [0, True]

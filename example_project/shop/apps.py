@@ -8,4 +8,9 @@ class ShopConfig(AppConfig):
     label = "shop"
 
     def ready(self) -> None:
+        from django.core.checks import register
+
         from . import receivers  # noqa: F401  (connects the receivers)
+        from .checks import example_settings
+
+        register(example_settings)
